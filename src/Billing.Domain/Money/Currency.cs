@@ -60,10 +60,30 @@ public sealed class Currency : IEquatable<Currency>
 
     private static readonly Dictionary<string, decimal> MinimumCharges = new(StringComparer.Ordinal)
     {
-        ["USD"] = 0.50m, ["EUR"] = 0.50m, ["GBP"] = 0.30m, ["JPY"] = 50m, ["KRW"] = 500m, ["CAD"] = 0.50m,
-        ["AUD"] = 0.50m, ["CHF"] = 0.50m, ["SEK"] = 3m, ["NOK"] = 3m, ["DKK"] = 2.50m, ["INR"] = 0.50m,
-        ["BHD"] = 0.200m, ["KWD"] = 0.200m, ["JOD"] = 0.400m, ["OMR"] = 0.200m, ["TND"] = 1.500m,
-        ["MXN"] = 10m, ["BRL"] = 0.50m, ["HKD"] = 4m, ["SGD"] = 0.50m, ["PLN"] = 2m, ["CZK"] = 15m, ["HUF"] = 175m,
+        ["USD"] = 0.50m,
+        ["EUR"] = 0.50m,
+        ["GBP"] = 0.30m,
+        ["JPY"] = 50m,
+        ["KRW"] = 500m,
+        ["CAD"] = 0.50m,
+        ["AUD"] = 0.50m,
+        ["CHF"] = 0.50m,
+        ["SEK"] = 3m,
+        ["NOK"] = 3m,
+        ["DKK"] = 2.50m,
+        ["INR"] = 0.50m,
+        ["BHD"] = 0.200m,
+        ["KWD"] = 0.200m,
+        ["JOD"] = 0.400m,
+        ["OMR"] = 0.200m,
+        ["TND"] = 1.500m,
+        ["MXN"] = 10m,
+        ["BRL"] = 0.50m,
+        ["HKD"] = 4m,
+        ["SGD"] = 0.50m,
+        ["PLN"] = 2m,
+        ["CZK"] = 15m,
+        ["HUF"] = 175m,
     };
 
     private static readonly FrozenDictionary<string, Currency> Table = BuildTable();

@@ -60,7 +60,10 @@ public class PriceTests
     {
         var error = Assert.Throws<DomainValidationException>(() => Make(new()
         {
-            Currency = "usd", Scheme = BillingScheme.Flat, UnitAmount = 100, Recurring = new Recurrence(IntervalUnit.Month, 37),
+            Currency = "usd",
+            Scheme = BillingScheme.Flat,
+            UnitAmount = 100,
+            Recurring = new Recurrence(IntervalUnit.Month, 37),
         }));
         Assert.Contains("recurring.interval_count", error.Errors.Keys);
     }
