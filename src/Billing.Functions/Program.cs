@@ -1,7 +1,41 @@
+using Billing.Functions;
+using Billing.Functions.ApiDocs;
+using Billing.Functions.Audit;
+using Billing.Functions.Auth;
+using Billing.Functions.Catalog;
+using Billing.Functions.Customers;
+using Billing.Functions.Health;
+using Billing.Functions.Hosting;
+using Billing.Functions.Http;
+using Billing.Functions.Idempotency;
+using Billing.Functions.LocalHost;
+
 var builder = WebApplication.CreateBuilder(args);
+builder.AddFunctionsHosting();
+await using var azurite = await LocalStorage.StartAzuriteIfNeededAsync(builder);
+
+builder.Services
+    .AddHttpConventions(builder.Configuration)
+    .AddBillingAuth(builder.Configuration)
+    .AddBillingStorage(builder.Configuration)
+    .AddApiDocs()
+    .AddCustomersAndCatalog();
+
 var app = builder.Build();
-app.MapGet("/", () => Results.Ok());
-app.Run();
+
+app.UseMiddleware<AuditMiddleware>();
+app.UseHttpConventions();
+app.UseBillingAuth();
+app.UseMiddleware<IdempotencyMiddleware>();
+
+app.MapHealthApi();
+app.MapApiDocs();
+app.MapCustomersApi();
+app.MapProductsApi();
+app.MapPricesApi();
+app.MapAuditApi();
+
+await app.RunAsync();
 
 /// <summary>Entry point, visible to the test host.</summary>
 public partial class Program;

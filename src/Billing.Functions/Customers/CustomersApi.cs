@@ -1,0 +1,107 @@
+using System.Security.Claims;
+using Billing.Domain;
+using Billing.Domain.Customers;
+using Billing.Functions.Auth;
+using Billing.Functions.Http;
+
+namespace Billing.Functions.Customers;
+
+/// <summary>
+/// <c>/api/customers</c>: create, read, update, list (newest first) and soft-delete customers, and issue customer
+/// tokens. A customer token reads and updates only its own customer; every other customer is 404 to it.
+/// </summary>
+public static class CustomersApi
+{
+    public static IEndpointRouteBuilder MapCustomersApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/customers").WithTags("Customers");
+
+        group.MapPost("/", async (CustomerInput body, ICustomerStore store, TimeProvider clock, CancellationToken cancellationToken) =>
+        {
+            var now = clock.GetUtcNow();
+            var customer = Customer.Create(body, Ids.New(Customer.IdPrefix, now), now);
+            await store.CreateAsync(customer, cancellationToken);
+            return TypedResults.Created($"/api/customers/{customer.Id}", CustomerResponse.From(customer));
+        }).RequireAuthorization(AuthSetup.AdminPolicy).WithSummary("Create a customer");
+
+        group.MapGet("/", async (HttpRequest request, ICustomerStore store, CancellationToken cancellationToken) =>
+        {
+            var errors = new ValidationErrors();
+            var paging = Paging.From(request, Customer.IdPrefix, errors);
+            errors.ThrowIfAny();
+            var page = await store.ListAsync(paging.Limit, paging.StartingAfter, cancellationToken);
+            return TypedResults.Ok(new ListResponse<CustomerResponse>([.. page.Data.Select(CustomerResponse.From)], page.HasMore, "/api/customers"));
+        }).RequireAuthorization(AuthSetup.AdminPolicy).WithSummary("List customers, newest first");
+
+        group.MapGet("/{id}", async (string id, ClaimsPrincipal user, ICustomerStore store, CancellationToken cancellationToken) =>
+            TypedResults.Ok(CustomerResponse.From(await LoadAsync(id, user, store, cancellationToken))))
+            .RequireAuthorization(AuthSetup.CustomerPolicy).WithSummary("Retrieve a customer");
+
+        group.MapPatch("/{id}", async (string id, CustomerInput body, ClaimsPrincipal user, ICustomerStore store, CancellationToken cancellationToken) =>
+        {
+            await LoadAsync(id, user, store, cancellationToken);
+            var updated = await store.UpdateAsync(id, customer => customer.Apply(body), cancellationToken);
+            return TypedResults.Ok(CustomerResponse.From(updated));
+        }).RequireAuthorization(AuthSetup.CustomerPolicy).WithSummary("Update a customer (metadata merges; an empty value removes a key)");
+
+        group.MapDelete("/{id}", async (string id, ICustomerStore store, TimeProvider clock, CancellationToken cancellationToken) =>
+        {
+            var deleted = await store.UpdateAsync(id, customer => customer.Deleted ? customer : customer.Delete(clock.GetUtcNow()), cancellationToken);
+            return TypedResults.Ok(CustomerResponse.From(deleted));
+        }).RequireAuthorization(AuthSetup.AdminPolicy).WithSummary("Delete a customer (records are kept; no new subscriptions or payments)");
+
+        group.MapPost("/{id}/sessions", async (string id, SessionRequest? body, ICustomerStore store, CustomerTokens tokens, CancellationToken cancellationToken) =>
+        {
+            var errors = new ValidationErrors();
+            errors.AddIf(body?.TtlSeconds is < 60 or > 86_400, "ttl_seconds", "Must be between 60 and 86400 seconds.");
+            errors.ThrowIfAny();
+            var customer = await store.GetAsync(id, cancellationToken) ?? throw new NotFoundException("customer", id);
+            customer.EnsureCanBeCharged();
+            var (token, expiresAt) = tokens.Issue(customer.Id, body?.TtlSeconds is { } ttl ? TimeSpan.FromSeconds(ttl) : null);
+            return TypedResults.Created($"/api/customers/{id}", new SessionResponse(token, customer.Id, expiresAt));
+        }).RequireAuthorization(AuthSetup.AdminPolicy).WithSummary("Issue a short-lived token scoped to this customer, for browser clients");
+
+        return routes;
+    }
+
+    /// <summary>Loads a customer the caller may see, or throws 404.</summary>
+    public static async Task<Customer> LoadAsync(string id, ClaimsPrincipal user, ICustomerStore store, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        user.EnsureCanAccess(id, "customer", id);
+        return await store.GetAsync(id, cancellationToken) ?? throw new NotFoundException("customer", id);
+    }
+}
+
+/// <summary>Body of <c>POST /api/customers/{id}/sessions</c>.</summary>
+public sealed record SessionRequest(int? TtlSeconds);
+
+/// <summary>A customer token and when it expires.</summary>
+public sealed record SessionResponse(string Token, string Customer, DateTimeOffset ExpiresAt)
+{
+    public string Object => "customer_session";
+}
+
+/// <summary>A customer on the wire.</summary>
+public sealed record CustomerResponse(
+    string Id,
+    string? Email,
+    string? Name,
+    Address? BillingAddress,
+    string? PreferredCurrency,
+    string TimeZone,
+    IReadOnlyList<TaxId> TaxIds,
+    IReadOnlyDictionary<string, string> Metadata,
+    string InvoicePrefix,
+    DateTimeOffset Created,
+    bool Deleted,
+    DateTimeOffset? DeletedAt)
+{
+    public string Object => "customer";
+
+    public static CustomerResponse From(Customer c)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        return new(c.Id, c.Email, c.Name, c.BillingAddress, c.PreferredCurrency?.ToLowerInvariant(), c.TimeZone, c.TaxIds, c.Metadata, c.InvoicePrefix, c.Created, c.Deleted, c.DeletedAt);
+    }
+}

@@ -1,0 +1,148 @@
+using System.Text;
+using System.Text.Json;
+using Azure;
+using Azure.Data.Tables;
+using Billing.Domain;
+
+namespace Billing.Functions.Storage;
+
+/// <summary>
+/// A table whose rows hold one domain record each as JSON (split over <c>D0…Dn</c> string properties, since a
+/// table property holds at most 32 K characters) plus a few plain columns used by filters. Every update is
+/// optimistic: read with its ETag, apply the change, replace with If-Match; a 412 reloads and re-applies, a
+/// bounded number of times, then <see cref="ConcurrencyConflictException"/> (HTTP 409).
+/// </summary>
+public sealed class JsonTable(TableClient client)
+{
+    private const int ChunkLength = 30_000;
+    private const int MaxUpdateAttempts = 10;
+
+    public TableClient Client { get; } = client;
+
+    public static TableEntity ToEntity<T>(string partitionKey, string rowKey, T value, IReadOnlyDictionary<string, object?>? columns = null)
+    {
+        var entity = new TableEntity(partitionKey, rowKey);
+        var json = JsonSerializer.Serialize(value, StorageJson.Options);
+        for (int i = 0, chunk = 0; i < json.Length; i += ChunkLength, chunk++)
+        {
+            entity["D" + chunk] = json.Substring(i, Math.Min(ChunkLength, json.Length - i));
+        }
+
+        if (columns is not null)
+        {
+            foreach (var (name, column) in columns)
+            {
+                entity[name] = column;
+            }
+        }
+
+        return entity;
+    }
+
+    public static T FromEntity<T>(TableEntity entity)
+    {
+        ArgumentNullException.ThrowIfNull(entity);
+        var json = new StringBuilder();
+        for (var chunk = 0; entity.TryGetValue("D" + chunk, out var part) && part is string text; chunk++)
+        {
+            json.Append(text);
+        }
+
+        return JsonSerializer.Deserialize<T>(json.ToString(), StorageJson.Options)
+            ?? throw new InvalidOperationException($"Row {entity.PartitionKey}/{entity.RowKey} holds no record.");
+    }
+
+    public async Task<(T Value, ETag ETag)?> GetAsync<T>(string partitionKey, string rowKey, CancellationToken cancellationToken = default)
+    {
+        var response = await Client.GetEntityIfExistsAsync<TableEntity>(partitionKey, rowKey, cancellationToken: cancellationToken);
+        return response.HasValue && response.Value is { } entity ? (FromEntity<T>(entity), entity.ETag) : null;
+    }
+
+    /// <summary>Inserts a new row; throws <see cref="RequestFailedException"/> with status 409 if it exists.</summary>
+    public async Task<ETag> InsertAsync<T>(string partitionKey, string rowKey, T value, IReadOnlyDictionary<string, object?>? columns = null, CancellationToken cancellationToken = default)
+    {
+        var response = await Client.AddEntityAsync(ToEntity(partitionKey, rowKey, value, columns), cancellationToken);
+        return response.Headers.ETag ?? default;
+    }
+
+    /// <summary>Replaces the row only if it still has <paramref name="etag"/>; returns false on a 412 (someone else wrote first).</summary>
+    public async Task<bool> TryReplaceAsync<T>(string partitionKey, string rowKey, T value, ETag etag, IReadOnlyDictionary<string, object?>? columns = null, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await Client.UpdateEntityAsync(ToEntity(partitionKey, rowKey, value, columns), etag, TableUpdateMode.Replace, cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status == 412)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Optimistic read-modify-write. <paramref name="change"/> must be a pure function of the loaded value (it can run
+    /// several times); returning the same instance skips the write.
+    /// </summary>
+    public async Task<T> UpdateAsync<T>(
+        string partitionKey,
+        string rowKey,
+        string kind,
+        Func<T, T> change,
+        Func<T, IReadOnlyDictionary<string, object?>?>? columns = null,
+        CancellationToken cancellationToken = default)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        for (var attempt = 0; attempt < MaxUpdateAttempts; attempt++)
+        {
+            var loaded = await GetAsync<T>(partitionKey, rowKey, cancellationToken) ?? throw new NotFoundException(kind, rowKey);
+            var updated = change(loaded.Value);
+            if (ReferenceEquals(updated, loaded.Value))
+            {
+                return updated;
+            }
+
+            if (await TryReplaceAsync(partitionKey, rowKey, updated, loaded.ETag, columns?.Invoke(updated), cancellationToken))
+            {
+                return updated;
+            }
+
+            await Task.Delay(Random.Shared.Next(1, 5 << Math.Min(attempt, 4)), cancellationToken);
+        }
+
+        throw new ConcurrencyConflictException($"The {kind} was changed concurrently too many times; retry the request.");
+    }
+
+    /// <summary>
+    /// Reads rows of one partition whose row keys start with <paramref name="rowKeyPrefix"/> in key order, after
+    /// <paramref name="afterRowKey"/> (exclusive), at most <paramref name="limit"/> (+1 to know if more follow).
+    /// </summary>
+    public async Task<ListPage<T>> ListAsync<T>(
+        string partitionKey,
+        string rowKeyPrefix,
+        string? afterRowKey,
+        int limit,
+        string? extraFilter = null,
+        CancellationToken cancellationToken = default)
+    {
+        var lower = afterRowKey is null ? $"RowKey ge {Keys.Quote(rowKeyPrefix)}" : $"RowKey gt {Keys.Quote(afterRowKey)}";
+        var filter = $"PartitionKey eq {Keys.Quote(partitionKey)} and {lower} and RowKey lt {Keys.Quote(Keys.PrefixEnd(rowKeyPrefix))}";
+        if (extraFilter is not null)
+        {
+            filter += $" and ({extraFilter})";
+        }
+
+        var items = new List<T>(limit + 1);
+        await foreach (var entity in Client.QueryAsync<TableEntity>(filter, maxPerPage: Math.Min(1000, limit + 1), cancellationToken: cancellationToken))
+        {
+            items.Add(FromEntity<T>(entity));
+            if (items.Count > limit)
+            {
+                break;
+            }
+        }
+
+        var hasMore = items.Count > limit;
+        return new ListPage<T>(hasMore ? items[..limit] : items, hasMore);
+    }
+}

@@ -1,0 +1,90 @@
+using Azure.Core;
+using Azure.Data.Tables;
+using Azure.Identity;
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Options;
+
+namespace Billing.Functions.Storage;
+
+/// <summary>One place that knows how to reach the storage account: connection string locally, managed identity in Azure.</summary>
+public sealed class StorageClients
+{
+    public StorageClients(IOptions<StorageOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var o = options.Value;
+        Prefix = o.NamePrefix;
+        if (o.UsesConnectionString)
+        {
+            Tables = new TableServiceClient(o.ConnectionString);
+            Blobs = new BlobServiceClient(o.ConnectionString);
+            Queues = new QueueServiceClient(o.ConnectionString, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+        }
+        else
+        {
+            TokenCredential credential = new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = o.ClientId });
+            Tables = new TableServiceClient(o.TableServiceUri, credential);
+            Blobs = new BlobServiceClient(o.BlobServiceUri, credential);
+            Queues = new QueueServiceClient(o.QueueServiceUri, credential, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+        }
+    }
+
+    public string Prefix { get; }
+
+    public TableServiceClient Tables { get; }
+
+    public BlobServiceClient Blobs { get; }
+
+    public QueueServiceClient Queues { get; }
+
+    public TableClient Table(string name) => Tables.GetTableClient(Prefix + name);
+
+    public BlobContainerClient Container(string name) => Blobs.GetBlobContainerClient(Prefix + name);
+
+    public QueueClient Queue(string name) => Queues.GetQueueClient(Prefix + name);
+}
+
+/// <summary>A table, queue or blob container the app needs; each feature registers its own, and start-up creates them.</summary>
+public sealed record StorageResource(StorageResourceKind Kind, string Name);
+
+public enum StorageResourceKind
+{
+    Table,
+    Queue,
+    Container,
+}
+
+/// <summary>The tables the foundation uses.</summary>
+public static class TableNames
+{
+    /// <summary>Customer-owned rows (partition = customer id) and the catalog (partition <c>catalog</c>).</summary>
+    public const string Billing = "Billing";
+
+    /// <summary>Stored responses of idempotent POSTs (partition = API key id + key).</summary>
+    public const string Idempotency = "Idempotency";
+
+    /// <summary>The audit trail of mutating calls (partition = UTC day).</summary>
+    public const string Audit = "Audit";
+}
+
+/// <summary>Creates every registered table, queue and container at start-up (no-ops when they exist).</summary>
+public sealed partial class StorageInitializer(StorageClients clients, IEnumerable<StorageResource> resources, ILogger<StorageInitializer> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var work = resources.Distinct().Select(resource => resource.Kind switch
+        {
+            StorageResourceKind.Table => clients.Table(resource.Name).CreateIfNotExistsAsync(cancellationToken),
+            StorageResourceKind.Queue => (Task)clients.Queue(resource.Name).CreateIfNotExistsAsync(cancellationToken: cancellationToken),
+            _ => clients.Container(resource.Name).CreateIfNotExistsAsync(cancellationToken: cancellationToken),
+        });
+        await Task.WhenAll(work);
+        LogReady(logger, resources.Count());
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Storage ready: {Count} tables, queues and containers")]
+    private static partial void LogReady(ILogger logger, int count);
+}

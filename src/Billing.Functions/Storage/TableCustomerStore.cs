@@ -1,0 +1,51 @@
+using Billing.Domain;
+using Billing.Domain.Customers;
+
+namespace Billing.Functions.Storage;
+
+/// <summary>
+/// Customers in the <c>Billing</c> table: the customer row is <c>(customer id, "customer")</c>, so everything the
+/// customer owns can share its partition and its entity-group transactions. Newest-first listing uses index rows in
+/// partition <c>customers</c> keyed by the descending form of the id. The index row is written first: a crash in
+/// between leaves an index row without a customer, which listing skips.
+/// </summary>
+public sealed class TableCustomerStore(StorageClients clients) : ICustomerStore
+{
+    private const string Row = "customer";
+    private const string IndexPartition = "customers";
+    private readonly JsonTable table = new(clients.Table(TableNames.Billing));
+
+    public async Task<Customer?> GetAsync(string id, CancellationToken cancellationToken = default) =>
+        Ids.IsValid(id, Customer.IdPrefix) && await table.GetAsync<Customer>(id, Row, cancellationToken) is { } row ? row.Value : null;
+
+    public async Task CreateAsync(Customer customer, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(customer);
+        await table.InsertAsync(IndexPartition, Keys.Descending(customer.Id), new CustomerIndexEntry(customer.Id), cancellationToken: cancellationToken);
+        await table.InsertAsync(customer.Id, Row, customer, cancellationToken: cancellationToken);
+    }
+
+    public Task<Customer> UpdateAsync(string id, Func<Customer, Customer> change, CancellationToken cancellationToken = default) =>
+        Ids.IsValid(id, Customer.IdPrefix)
+            ? table.UpdateAsync(id, Row, "customer", change, cancellationToken: cancellationToken)
+            : throw new NotFoundException("customer", id);
+
+    public async Task<ListPage<Customer>> ListAsync(int limit, string? startingAfter, CancellationToken cancellationToken = default)
+    {
+        var after = startingAfter is null ? null : Keys.Descending(startingAfter);
+        var customers = new List<Customer>(limit);
+        var hasMore = true;
+        while (customers.Count < limit && hasMore)
+        {
+            var index = await table.ListAsync<CustomerIndexEntry>(IndexPartition, Customer.IdPrefix + "_", after, limit - customers.Count, cancellationToken: cancellationToken);
+            var loaded = await Task.WhenAll(index.Data.Select(entry => GetAsync(entry.Id, cancellationToken)));
+            customers.AddRange(loaded.OfType<Customer>());
+            hasMore = index.HasMore;
+            after = index.Data.Count > 0 ? Keys.Descending(index.Data[^1].Id) : after;
+        }
+
+        return new ListPage<Customer>(customers, hasMore);
+    }
+
+    private sealed record CustomerIndexEntry(string Id);
+}
