@@ -232,4 +232,18 @@ public sealed class PaymentTests
         var again = await h.Events.GetAsync(evt.Id);
         Assert.Equal("payment_intent.succeeded", again.Type);
     }
+
+    [Fact]
+    public async Task Processing_payments_settle_later()
+    {
+        await using var h = new Harness();
+        h.Emulator.MakeNextPaymentsProcessing();
+        var pi = await h.ChargeAsync(null, "pm_card_visa");
+        Assert.Equal("processing", pi.Status);
+        Assert.Contains("payment_intent.processing", h.Emulator.EventTypes);
+        h.Emulator.SettleProcessingPayments();
+        var settled = await h.PaymentIntents.GetAsync(pi.Id, new PaymentIntentGetOptions { Expand = ["latest_charge"] });
+        Assert.Equal("succeeded", settled.Status);
+        Assert.Equal("succeeded", settled.LatestCharge.Status);
+    }
 }
