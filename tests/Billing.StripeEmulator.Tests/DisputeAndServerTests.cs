@@ -144,7 +144,7 @@ public sealed class DisputeAndServerTests
     public async Task Port_mode_timeout_holds_until_the_client_gives_up()
     {
         await using var server = await StripeEmulatorServer.StartAsync();
-        using var http = new HttpClient { Timeout = TimeSpan.FromMilliseconds(300) };
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(1) };
         var client = new StripeClient(Harness.ApiKey, httpClient: new SystemNetHttpClient(http, 0), apiBase: server.BaseUrl.ToString().TrimEnd('/'));
         server.Emulator.Faults.FailNext("POST", "/v1/customers", FaultKind.Timeout);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new CustomerService(client).CreateAsync(new CustomerCreateOptions()));

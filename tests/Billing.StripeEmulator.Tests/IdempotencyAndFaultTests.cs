@@ -111,7 +111,7 @@ public sealed class IdempotencyAndFaultTests
     [Fact]
     public async Task Timeout_after_the_operation_leaves_the_charge_made_and_a_retry_replays_it()
     {
-        await using var h = new Harness(httpTimeout: TimeSpan.FromMilliseconds(300));
+        await using var h = new Harness(httpTimeout: TimeSpan.FromSeconds(1));
         h.Emulator.Faults.FailNext("POST", "/v1/payment_intents", FaultKind.Timeout, phase: FaultPhase.AfterOperation);
         var options = new RequestOptions { IdempotencyKey = "timeout-1" };
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => h.ChargeAsync(null, "pm_card_visa", requestOptions: options));

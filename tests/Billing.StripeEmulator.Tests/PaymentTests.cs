@@ -246,4 +246,24 @@ public sealed class PaymentTests
         Assert.Equal("succeeded", settled.Status);
         Assert.Equal("succeeded", settled.LatestCharge.Status);
     }
+
+    [Fact]
+    public async Task Lists_paginate_and_expand_nested_fields()
+    {
+        await using var h = new Harness();
+        var customer = await h.CustomerWithCardAsync();
+        var ids = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            ids.Add((await h.ChargeAsync(customer.Id, customer.InvoiceSettings.DefaultPaymentMethodId, 1000 + i)).Id);
+        }
+
+        var page1 = await h.PaymentIntents.ListAsync(new PaymentIntentListOptions { Customer = customer.Id, Limit = 2, Expand = ["data.latest_charge"] });
+        Assert.True(page1.HasMore);
+        Assert.Equal([ids[2], ids[1]], page1.Data.Select(p => p.Id));
+        Assert.Equal(1002, page1.Data[0].LatestCharge.Amount);
+        var page2 = await h.PaymentIntents.ListAsync(new PaymentIntentListOptions { Customer = customer.Id, Limit = 2, StartingAfter = ids[1] });
+        Assert.False(page2.HasMore);
+        Assert.Equal(ids[0], Assert.Single(page2.Data).Id);
+    }
 }
