@@ -158,7 +158,9 @@ internal sealed class EmbeddedFont
                 return Whole();
             }
 
-            var typeface = SKTypeface.FromData(SKData.CreateCopy(bytes, length));
+            // The typeface takes its own reference to the copied data.
+            using var subsetData = SKData.CreateCopy(bytes, length);
+            var typeface = SKTypeface.FromData(subsetData);
             return typeface is null ? Whole() : new SubsetFont(typeface, map);
         }
         finally

@@ -1,3 +1,4 @@
+using Billing.Domain;
 using SkiaSharp;
 
 namespace Billing.Functions.InvoicePdf;
@@ -29,6 +30,7 @@ public sealed class InvoicePdfRenderer
     {
         ArgumentNullException.ThrowIfNull(document);
         ArgumentNullException.ThrowIfNull(output);
+        EnsureSingleCurrency(document);
 
         List<List<DrawOp>> pages;
         using (var shaper = new TextShaper(fonts))
@@ -46,6 +48,27 @@ public sealed class InvoicePdfRenderer
             foreach (var subset in subsets)
             {
                 subset?.Dispose();
+            }
+        }
+    }
+
+    /// <summary>An invoice mixing currencies is a mapping bug upstream; printing it would mislead the reader.</summary>
+    private static void EnsureSingleCurrency(InvoiceDocument document)
+    {
+        var amounts = new List<Money?>
+        {
+            document.Subtotal, document.TotalDiscount, document.TotalTax, document.Total, document.CreditApplied,
+            document.AmountDue, document.AmountPaid, document.AmountRemaining,
+        };
+        amounts.AddRange(document.Lines.SelectMany(l => new[] { l.UnitAmount, l.Amount }));
+        amounts.AddRange(document.Discounts.Select(d => (Money?)d.Amount));
+        amounts.AddRange(document.TaxLines.Select(t => (Money?)t.Amount));
+        foreach (var amount in amounts)
+        {
+            if (amount is { } money && money.Currency != document.Currency)
+            {
+                throw new ArgumentException(
+                    $"Invoice {document.Number} is in {document.Currency.Code} but contains an amount in {money.Currency.Code}.", nameof(document));
             }
         }
     }

@@ -169,5 +169,34 @@ public sealed class InvoicePdfRendererTests
         Assert.Equal(Renderer.Render(document), stream.ToArray());
     }
 
+    [Fact]
+    public void Amount_in_another_currency_is_rejected()
+    {
+        var document = SampleInvoices.Usd() with { Total = new Money(100, Currency.EUR) };
+
+        var error = Assert.Throws<ArgumentException>(() => Renderer.Render(document));
+        Assert.Contains("EUR", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Long_unbreakable_text_and_empty_lists_still_render()
+    {
+        var document = SampleInvoices.Usd() with
+        {
+            Buyer = new InvoiceBuyer { Name = "Zeta", Email = "a-very-long-mailbox-name-without-any-break-opportunity@an-extremely-long-customer-domain.example" },
+            Lines = [],
+            Discounts = [],
+            TaxLines = [],
+            Memo = null,
+            Footer = null,
+        };
+
+        using var pdf = PdfDocument.Open(Renderer.Render(document));
+
+        var text = PageText(pdf, 1);
+        Assert.Contains("No line items", text, StringComparison.Ordinal);
+        Assert.Contains("an-extremely-long-customer-domain.example", text, StringComparison.Ordinal);
+    }
+
     private static string PageText(PdfDocument pdf, int number) => pdf.GetPage(number).Text;
 }
