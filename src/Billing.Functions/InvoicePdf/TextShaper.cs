@@ -51,6 +51,17 @@ internal sealed class TextShaper : IDisposable
 
     private static readonly ConcurrentDictionary<(string Text, bool Bold, float Size), ShapedText> Cache = new();
 
+    /// <summary>
+    /// Discretionary Latin ligatures off: DejaVu maps "ffi" to the U+FB03 glyph, which text extraction returns as "ﬃ",
+    /// so "Office" would no longer be found in the PDF. Required ligatures of complex scripts (rlig, ccmp) stay on.
+    /// </summary>
+    private static readonly HarfBuzzSharp.Feature[] Features =
+    [
+        HarfBuzzSharp.Feature.Parse("liga=0"),
+        HarfBuzzSharp.Feature.Parse("clig=0"),
+        HarfBuzzSharp.Feature.Parse("dlig=0"),
+    ];
+
     private readonly FontSet fontSet;
     private readonly HbFont?[] fonts;
     private readonly HbBuffer buffer = new();
@@ -272,7 +283,7 @@ internal sealed class TextShaper : IDisposable
         buffer.ClearContents();
         buffer.AddUtf8(utf8, start, length);
         buffer.GuessSegmentProperties();
-        Font(fontIndex).Shape(buffer);
+        Font(fontIndex).Shape(buffer, Features);
 
         var infos = buffer.GetGlyphInfoSpan();
         var positions = buffer.GetGlyphPositionSpan();

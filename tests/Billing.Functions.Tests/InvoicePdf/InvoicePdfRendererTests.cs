@@ -39,6 +39,7 @@ public sealed class InvoicePdfRendererTests
     [InlineData("山田太郎")]
     [InlineData("김민준")]
     [InlineData("Acme 山田太郎 김민준 ООО")]
+    [InlineData("Affine Office Supplies finance")]
     public void Buyer_name_in_any_script_is_extracted_exactly(string name)
     {
         var bytes = Renderer.Render(SampleInvoices.Usd(buyerName: name));
