@@ -9,6 +9,8 @@ using Billing.Functions.Hosting;
 using Billing.Functions.Http;
 using Billing.Functions.Idempotency;
 using Billing.Functions.LocalHost;
+using Billing.Functions.Scheduling;
+using Billing.Functions.Triggers;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddFunctionsHosting();
@@ -19,7 +21,9 @@ builder.Services
     .AddBillingAuth(builder.Configuration)
     .AddBillingStorage(builder.Configuration)
     .AddApiDocs()
-    .AddCustomersAndCatalog();
+    .AddCustomersAndCatalog()
+    .AddScheduling()
+    .AddLocalTriggerHost(builder.Configuration);
 
 var app = builder.Build();
 
@@ -34,6 +38,7 @@ app.MapCustomersApi();
 app.MapProductsApi();
 app.MapPricesApi();
 app.MapAuditApi();
+app.MapTriggerFunctions();
 
 await app.RunAsync();
 

@@ -1,0 +1,101 @@
+using System.Text.Json;
+using Billing.Functions.Triggers;
+using Billing.Domain.Scheduling;
+using Billing.Functions.Storage;
+
+namespace Billing.Functions.Scheduling;
+
+/// <summary>
+/// Moves due items from the index to the <c>work-items</c> queue: per shard in parallel, enqueue first, then remove the
+/// rows (a crash in between only re-enqueues, which the handlers ignore). It keeps the queue's backlog under
+/// <see cref="MaxBacklog"/> (Azurite's and Storage's receive slows as a queue grows), so a burst of 10,000 renewals is
+/// fed to consumers as fast as they drain it, within the tick's time budget.
+/// </summary>
+public sealed partial class DueWorkSweeper(TableScheduleStore schedule, StorageClients storage, TimeProvider clock, ILogger<DueWorkSweeper> logger)
+{
+    public const int MaxBacklog = 1000;
+    private const int Batch = 100;
+
+    /// <summary>Sweeps items due at or before <paramref name="now"/>; returns how many were queued.</summary>
+    public async Task<int> SweepAsync(DateTimeOffset now, TimeSpan budget, CancellationToken cancellationToken = default)
+    {
+        var queue = storage.Queue(WorkItemsFunction.Queue);
+        var deadline = clock.GetUtcNow() + budget;
+        var before = now.AddMilliseconds(1);
+        var total = 0;
+        var shards = Enumerable.Range(0, TableScheduleStore.Shards).Select(TableScheduleStore.ShardPartition).ToList();
+        while (shards.Count > 0 && clock.GetUtcNow() < deadline)
+        {
+            var backlog = (await queue.GetPropertiesAsync(cancellationToken)).Value.ApproximateMessagesCount;
+            var room = MaxBacklog - backlog;
+            if (room <= 0)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200), clock, cancellationToken);
+                continue;
+            }
+
+            var perShard = Math.Max(1, Math.Min(Batch, room / shards.Count));
+            var results = await Task.WhenAll(shards.Select(async partition =>
+            {
+                var due = await schedule.ListDueAsync(partition, before, perShard, cancellationToken);
+                await Task.WhenAll(due.Select(item => queue.SendMessageAsync(JsonSerializer.Serialize(item.Work, StorageJson.Options), cancellationToken)));
+                await schedule.RemoveAsync([.. due.Select(d => d.Row)], cancellationToken);
+                return (partition, count: due.Count, more: due.Count == perShard);
+            }));
+            total += results.Sum(r => r.count);
+            shards = [.. results.Where(r => r.more).Select(r => r.partition)];
+        }
+
+        if (total > 0)
+        {
+            LogSwept(logger, total);
+        }
+
+        return total;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Queued {Count} due work items")]
+    private static partial void LogSwept(ILogger logger, int count);
+}
+
+/// <summary>
+/// Runs a test clock's due work in-line, in due order, until nothing is due at or before the clock's time — including
+/// items that handlers schedule while it runs (a renewal schedules the next renewal). Used by test-clock advances.
+/// </summary>
+public sealed class ClockWorkRunner(TableScheduleStore schedule, WorkDispatcher dispatcher)
+{
+    public async Task<int> RunUntilSettledAsync(string clockId, DateTimeOffset until, CancellationToken cancellationToken = default)
+    {
+        var partition = TableScheduleStore.ClockPartition(clockId);
+        var ran = 0;
+        while (true)
+        {
+            var due = await schedule.ListDueAsync(partition, until.AddMilliseconds(1), 1, cancellationToken);
+            if (due.Count == 0)
+            {
+                return ran;
+            }
+
+            var (work, row) = due[0];
+            await dispatcher.DispatchAsync(work, cancellationToken);
+            await schedule.RemoveAsync([row], cancellationToken);
+            ran++;
+        }
+    }
+}
+
+public static class SchedulingRegistration
+{
+    public static IServiceCollection AddScheduling(this IServiceCollection services)
+    {
+        services.AddSingleton<TableScheduleStore>();
+        services.AddSingleton<IScheduleStore>(sp => sp.GetRequiredService<TableScheduleStore>());
+        services.AddSingleton<DueWorkSweeper>();
+        services.AddSingleton<WorkDispatcher>();
+        services.AddSingleton<ClockWorkRunner>();
+        services.AddSingleton(new StorageResource(StorageResourceKind.Table, TableScheduleStore.TableName));
+        services.AddTimerFunction<BillingClockFunction>();
+        services.AddQueueFunction<WorkItemsFunction>(WorkItemsFunction.Queue);
+        return services;
+    }
+}

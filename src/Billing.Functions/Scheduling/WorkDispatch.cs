@@ -1,0 +1,63 @@
+using System.Text.Json;
+using Billing.Domain.Scheduling;
+using Billing.Functions.Storage;
+using Billing.Functions.Triggers;
+
+namespace Billing.Functions.Scheduling;
+
+/// <summary>
+/// Does one kind of due work. Must be idempotent and guard on state/version: reload the object, return without effect
+/// when <see cref="DueWork.ExpectedVersion"/> no longer matches or the step was already done, write intent before a side
+/// effect and outcome after it, and schedule the next step.
+/// </summary>
+public interface IWorkHandler
+{
+    string Kind { get; }
+
+    Task HandleAsync(DueWork work, CancellationToken cancellationToken);
+}
+
+/// <summary>Routes a work item to the handler of its kind.</summary>
+public sealed class WorkDispatcher(IEnumerable<IWorkHandler> handlers)
+{
+    private readonly Dictionary<string, IWorkHandler> byKind = handlers.ToDictionary(h => h.Kind, StringComparer.Ordinal);
+
+    public IReadOnlyCollection<string> Kinds => byKind.Keys;
+
+    public Task DispatchAsync(DueWork work, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        return byKind.TryGetValue(work.Kind, out var handler)
+            ? handler.HandleAsync(work, cancellationToken)
+            : throw new InvalidOperationException($"No handler for work kind '{work.Kind}'.");
+    }
+}
+
+/// <summary>The <c>WorkItems</c> queue function: one message = one <see cref="DueWork"/>, dispatched by kind.</summary>
+public sealed class WorkItemsFunction(WorkDispatcher dispatcher) : IQueueFunction
+{
+    public const string Queue = "work-items";
+
+    public string FunctionName => "WorkItems";
+
+    public string QueueName => Queue;
+
+    public Task HandleAsync(QueueMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var work = JsonSerializer.Deserialize<DueWork>(message.Text, StorageJson.Options) ?? throw new JsonException("Empty work item.");
+        return dispatcher.DispatchAsync(work, cancellationToken);
+    }
+}
+
+/// <summary>The <c>BillingClock</c> timer function (every minute): moves everything due from the index to the work queue.</summary>
+public sealed class BillingClockFunction(DueWorkSweeper sweeper, TimeProvider clock) : ITimerFunction
+{
+    public string FunctionName => "BillingClock";
+
+    public async Task<IReadOnlyList<string>> RunAsync(TimerInvocation invocation, CancellationToken cancellationToken)
+    {
+        var moved = await sweeper.SweepAsync(clock.GetUtcNow(), TimeSpan.FromSeconds(50), cancellationToken);
+        return [$"BillingClock: queued {moved} due work items"];
+    }
+}
