@@ -173,7 +173,11 @@ public sealed record Invoice
 
     public int Version { get; init; }
 
-    /// <summary>Builds a draft: applies the first applicable discount, computes every line and the totals.</summary>
+    /// <summary>
+    /// Builds a draft: applies the first applicable discount, computes every line and the totals. The discount counts as
+    /// used (returned with its redemption recorded) only when it took a positive amount off, so a credit-only invoice
+    /// does not consume a <c>once</c> coupon.
+    /// </summary>
     public static InvoiceDraftResult CreateDraft(InvoiceDraftInput input, string id, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -203,9 +207,9 @@ public sealed record Invoice
             Metadata = Domain.Metadata.Merge(Domain.Metadata.Empty, input.Metadata),
             Version = 1,
         }.Recalculate(input.Lines);
-        if (discount is null || draft.TotalDiscount == 0)
+        if (discount is null || draft.TotalDiscount <= 0)
         {
-            return new InvoiceDraftResult(draft with { AppliedDiscount = null }, null);
+            return new InvoiceDraftResult(discount is null ? draft : (draft with { AppliedDiscount = null }).Recalculate(input.Lines), null);
         }
 
         return new InvoiceDraftResult(draft, discount.RecordApplied(id));

@@ -71,6 +71,21 @@ public class InvoiceTests
     }
 
     [Fact]
+    public void A_once_coupon_is_used_by_the_first_invoice_it_reduces_and_not_by_a_credit_only_invoice()
+    {
+        var coupon = Coupon.Create("ONCE", null, 10m, null, null, CouponDuration.Once, null, Now);
+        var discount = Discount.Apply(coupon, "cus_1", null, "di_1", Now).Discount;
+        var credit = Invoice.CreateDraft(new InvoiceDraftInput { CustomerId = "cus_1", Currency = "USD", Lines = [Line("c", -1000)], Discounts = [discount] }, "in_1", Now);
+        Assert.Null(credit.UsedDiscount);
+        Assert.Equal((-1000L, 0L), (credit.Invoice.Total, credit.Invoice.TotalDiscount));
+        Assert.Null(credit.Invoice.AppliedDiscount);
+        var charge = Invoice.CreateDraft(new InvoiceDraftInput { CustomerId = "cus_1", Currency = "USD", Lines = [Line("a", 1000)], Discounts = [discount] }, "in_2", Now);
+        Assert.Equal(100, charge.Invoice.TotalDiscount);
+        Assert.Equal(1, charge.UsedDiscount!.InvoicesApplied);
+        Assert.False(charge.UsedDiscount.AppliesTo("USD", Now));
+    }
+
+    [Fact]
     public void Amount_off_is_spread_over_positive_lines_without_losing_a_cent()
     {
         var coupon = Coupon.Create("TEN", null, null, 1000, "USD", CouponDuration.Forever, null, Now);
