@@ -53,11 +53,15 @@ internal sealed class BillingWorld
             TrialPeriodDays = trialDays,
         };
 
-    public Subscription Subscribe(PriceSnapshot price, long quantity = 1, Func<SubscriptionCreateInput, SubscriptionCreateInput>? configure = null)
+    public Subscription Subscribe(PriceSnapshot price, long quantity = 1, Func<SubscriptionCreateInput, SubscriptionCreateInput>? configure = null, bool bill = true)
     {
         var input = new SubscriptionCreateInput { CustomerId = Customer.Id, Items = [new SubscriptionItemInput(price, quantity)] };
         Sub = Subscription.Create(configure?.Invoke(input) ?? input, Customer, Ids.New(Subscription.IdPrefix, Now), Now, "user:ada");
-        Bill(BillingReason.SubscriptionCreate);
+        if (bill)
+        {
+            Bill(BillingReason.SubscriptionCreate);
+        }
+
         return Sub;
     }
 

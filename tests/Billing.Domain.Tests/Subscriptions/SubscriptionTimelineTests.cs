@@ -208,9 +208,7 @@ public class SubscriptionTimelineTests
     public void Repeating_coupon_of_3_months_runs_out_on_the_4th_invoice()
     {
         var world = new BillingWorld(Utc(2028, 1, 31));
-        world.Subscribe(BillingWorld.Price("pro", 2000), configure: i => i);
-        // Apply before the first invoice: recreate with the discount attached at creation time.
-        world.Invoices.Clear();
+        world.Subscribe(BillingWorld.Price("pro", 2000), bill: false); // the coupon is attached before the first invoice
         var coupon = Coupon.Create("SPRING", null, 20m, null, null, CouponDuration.Repeating, 3, world.Now);
         var (discount, redeemed) = Discount.Apply(coupon, world.Customer.Id, world.Sub.Id, "di_1", world.Now);
         Assert.Equal(1, redeemed.TimesRedeemed);
