@@ -122,7 +122,7 @@ public sealed partial class LocalTriggerHost(
             {
                 return;
             }
-            catch (Exception e) when (e is RequestFailedException or HttpRequestException or InvalidOperationException)
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
                 LogLoopError(logger, e, function.Name);
                 await Task.Delay(TimeSpan.FromSeconds(1), clock, stoppingToken);
@@ -182,8 +182,9 @@ public sealed partial class LocalTriggerHost(
                         using var response = await invoker.InvokeAsync(function.Name, envelope, token);
                         handled = response.IsSuccessStatusCode;
                     }
-                    catch (HttpRequestException)
+                    catch (Exception e) when (e is HttpRequestException or InvalidOperationException or TaskCanceledException && !token.IsCancellationRequested)
                     {
+                        LogLoopError(logger, e, function.Name);
                         handled = false;
                     }
 
@@ -207,7 +208,7 @@ public sealed partial class LocalTriggerHost(
             {
                 return;
             }
-            catch (RequestFailedException e)
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
                 LogLoopError(logger, e, function.Name);
                 await Task.Delay(TimeSpan.FromSeconds(1), clock, stoppingToken);

@@ -71,6 +71,7 @@ public sealed class BillingApp(string storageConnectionString, IReadOnlyDictiona
         builder.UseSetting("Auth:CustomerTokenSigningKey", Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
         builder.UseSetting("Auth:RateLimitPerSecond", "10000");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        builder.UseSetting("LocalHost:Enabled", "false");
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             builder.UseSetting(key, value);
