@@ -2,13 +2,13 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Azure;
 using Azure.Storage.Blobs.Specialized;
-using AzureQueueMessage = Azure.Storage.Queues.Models.QueueMessage;
 using Billing.Functions.Storage;
 using Billing.Functions.Triggers;
 using Cronos;
-using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Options;
+using AzureQueueMessage = Azure.Storage.Queues.Models.QueueMessage;
 
 namespace Billing.Functions.LocalHost;
 

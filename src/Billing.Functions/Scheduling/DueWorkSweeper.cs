@@ -1,7 +1,7 @@
 using System.Text.Json;
-using Billing.Functions.Triggers;
 using Billing.Domain.Scheduling;
 using Billing.Functions.Storage;
+using Billing.Functions.Triggers;
 
 namespace Billing.Functions.Scheduling;
 
