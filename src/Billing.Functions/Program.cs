@@ -9,6 +9,7 @@ using Billing.Functions.Hosting;
 using Billing.Functions.Http;
 using Billing.Functions.Idempotency;
 using Billing.Functions.LocalHost;
+using Billing.Functions.Notifications;
 using Billing.Functions.Scheduling;
 using Billing.Functions.Triggers;
 
@@ -23,6 +24,7 @@ builder.Services
     .AddApiDocs()
     .AddCustomersAndCatalog()
     .AddScheduling()
+    .AddNotifications(builder.Configuration)
     .AddLocalTriggerHost(builder.Configuration);
 
 var app = builder.Build();
@@ -38,6 +40,7 @@ app.MapCustomersApi();
 app.MapProductsApi();
 app.MapPricesApi();
 app.MapAuditApi();
+app.MapNotificationsApi();
 app.MapTriggerFunctions();
 
 await app.RunAsync();
