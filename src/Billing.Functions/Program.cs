@@ -11,6 +11,7 @@ using Billing.Functions.Idempotency;
 using Billing.Functions.LocalHost;
 using Billing.Functions.Notifications;
 using Billing.Functions.Scheduling;
+using Billing.Functions.TestClocks;
 using Billing.Functions.Triggers;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -25,6 +26,7 @@ builder.Services
     .AddCustomersAndCatalog()
     .AddScheduling()
     .AddNotifications(builder.Configuration)
+    .AddTestClocks(builder.Configuration)
     .AddLocalTriggerHost(builder.Configuration);
 
 var app = builder.Build();
@@ -41,6 +43,7 @@ app.MapProductsApi();
 app.MapPricesApi();
 app.MapAuditApi();
 app.MapNotificationsApi();
+app.MapTestClocksApi();
 app.MapTriggerFunctions();
 
 await app.RunAsync();

@@ -76,6 +76,8 @@ public sealed class BillingApp(
         builder.UseSetting("Auth:RateLimitPerSecond", "10000");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
         builder.UseSetting("LocalHost:Enabled", "false");
+        builder.UseSetting("TestClocks:Enabled", "true");
+        builder.UseSetting("Notifications:AllowHttp", "true");
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             builder.UseSetting(key, value);
