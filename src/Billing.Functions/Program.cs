@@ -10,6 +10,7 @@ using Billing.Functions.Http;
 using Billing.Functions.Idempotency;
 using Billing.Functions.LocalHost;
 using Billing.Functions.Scheduling;
+using Billing.Functions.Telemetry;
 using Billing.Functions.Triggers;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -17,6 +18,7 @@ builder.AddFunctionsHosting();
 await using var azurite = await LocalStorage.StartAzuriteIfNeededAsync(builder);
 
 builder.Services
+    .AddBillingTelemetry(builder.Configuration, builder.Environment)
     .AddHttpConventions(builder.Configuration)
     .AddBillingAuth(builder.Configuration)
     .AddBillingStorage(builder.Configuration)
