@@ -11,6 +11,7 @@ using Billing.Functions.Idempotency;
 using Billing.Functions.LocalHost;
 using Billing.Functions.Notifications;
 using Billing.Functions.Scheduling;
+using Billing.Functions.Telemetry;
 using Billing.Functions.TestClocks;
 using Billing.Functions.Triggers;
 
@@ -19,6 +20,7 @@ builder.AddFunctionsHosting();
 await using var azurite = await LocalStorage.StartAzuriteIfNeededAsync(builder);
 
 builder.Services
+    .AddBillingTelemetry(builder.Configuration, builder.Environment)
     .AddHttpConventions(builder.Configuration)
     .AddBillingAuth(builder.Configuration)
     .AddBillingStorage(builder.Configuration)
