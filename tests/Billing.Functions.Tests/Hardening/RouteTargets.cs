@@ -1,0 +1,154 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Billing.Functions.Notifications;
+using Billing.Functions.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Billing.Functions.Tests.Hardening;
+
+/// <summary>Whether another customer's token may see a customer-policy route's target.</summary>
+public enum Ownership
+{
+    /// <summary>The target belongs to the customer: another customer's token gets 404.</summary>
+    Customer,
+
+    /// <summary>Every customer token may see it (the catalog), or the route is admin-only and the question does not arise.</summary>
+    Shared,
+}
+
+/// <summary>Where a factory makes things: the app, an admin client and the customer that should own the target.</summary>
+public sealed class TargetContext(BillingApp app, HttpClient admin, string customerId)
+{
+    public BillingApp App { get; } = app;
+
+    public HttpClient Admin { get; } = admin;
+
+    /// <summary>The customer the target must belong to (created fresh for each target).</summary>
+    public string CustomerId { get; } = customerId;
+
+    /// <summary>POSTs with the admin key and returns the new object's id; fails the test if it was not created.</summary>
+    public async Task<string> CreateAsync(string path, object body)
+    {
+        var created = await Admin.PostJsonAsync(path, body);
+        Assert.True(created.Status is HttpStatusCode.Created or HttpStatusCode.OK, $"Setup POST {path} answered {(int)created.Status}: {created.Body.ToJsonString()}");
+        return created.Id();
+    }
+
+    public Task<string> ProductAsync() => CreateAsync("/api/products", new { name = "Hardening plan" });
+
+    public async Task<string> PriceAsync() => await CreateAsync("/api/prices", new
+    {
+        product = await ProductAsync(),
+        currency = "usd",
+        billing_scheme = "per_unit",
+        unit_amount = 1200,
+        recurring = new { interval = "month" },
+    });
+}
+
+/// <summary>How to make a real target for a route pattern: its route values (and any extra values sample bodies use).</summary>
+public sealed record RouteTarget(Ownership Ownership, Func<TargetContext, Task<Dictionary<string, string>>> Create);
+
+/// <summary>A valid body for one endpoint, and the fields it cannot do without.</summary>
+public sealed record SampleBody(Func<TargetContext, IReadOnlyDictionary<string, string>, Task<JsonObject>> Create, params string[] Required);
+
+/// <summary>
+/// The registry both suites read. <b>Adding an endpoint?</b> If its route has parameters, or it is a customer-policy
+/// endpoint, add its pattern to <see cref="Targets"/> (the authorization matrix fails until you do). If it takes a JSON
+/// body, add a valid body to <see cref="Bodies"/> (required when the OpenAPI document has no schema for it; otherwise
+/// it makes the matrix reach 2xx and gives the bad-input corpus a valid body to mutate).
+/// </summary>
+public static class RouteTargets
+{
+    private static Task<Dictionary<string, string>> None(TargetContext _) => Task.FromResult(new Dictionary<string, string>());
+
+    private static Task<Dictionary<string, string>> TheCustomer(TargetContext c) => Task.FromResult(new Dictionary<string, string> { ["id"] = c.CustomerId });
+
+    private static async Task<Dictionary<string, string>> AProduct(TargetContext c) => new() { ["id"] = await c.ProductAsync() };
+
+    private static async Task<Dictionary<string, string>> APrice(TargetContext c) => new() { ["id"] = await c.PriceAsync() };
+
+    private static async Task<Dictionary<string, string>> AWebhookEndpoint(TargetContext c) =>
+        new() { ["id"] = await c.CreateAsync("/api/webhook-endpoints", new { url = "http://merchant.test/hooks", enabled_events = new[] { "*" } }) };
+
+    private static async Task<Dictionary<string, string>> AnEvent(TargetContext c)
+    {
+        await c.App.Services.GetRequiredService<INotifier>().PublishAsync("invoice.paid", c.CustomerId, new { id = "in_hardening", amount_paid = 100 });
+        var events = await c.Admin.GetJsonAsync("/api/events?limit=100");
+        var id = events.Body["data"]!.AsArray().Select(e => e!).First(e => (string?)e["customer"] == c.CustomerId)["id"]!.GetValue<string>();
+        return new() { ["id"] = id };
+    }
+
+    private static async Task<Dictionary<string, string>> ATestClock(TargetContext c) =>
+        new() { ["id"] = await c.CreateAsync("/api/test-clocks", new { frozen_time = "2026-01-01T00:00:00Z", name = "hardening" }) };
+
+    /// <summary>Route pattern (as <see cref="ApiSurface.Normalize"/> writes it) → how to make its target.</summary>
+    public static readonly IReadOnlyDictionary<string, RouteTarget> Targets = new Dictionary<string, RouteTarget>(StringComparer.Ordinal)
+    {
+        ["/api/customers/{id}"] = new(Ownership.Customer, TheCustomer),
+        ["/api/customers/{id}/sessions"] = new(Ownership.Customer, TheCustomer),
+        ["/api/products"] = new(Ownership.Shared, None),
+        ["/api/products/{id}"] = new(Ownership.Shared, AProduct),
+        ["/api/products/{id}/archive"] = new(Ownership.Shared, AProduct),
+        ["/api/products/{id}/unarchive"] = new(Ownership.Shared, AProduct),
+        ["/api/prices"] = new(Ownership.Shared, None),
+        ["/api/prices/{id}"] = new(Ownership.Shared, APrice),
+        ["/api/prices/{id}/archive"] = new(Ownership.Shared, APrice),
+        ["/api/prices/{id}/unarchive"] = new(Ownership.Shared, APrice),
+        ["/api/webhook-endpoints/{id}"] = new(Ownership.Shared, AWebhookEndpoint),
+        ["/api/webhook-endpoints/{id}/deliveries"] = new(Ownership.Shared, AWebhookEndpoint),
+        ["/api/events/{id}"] = new(Ownership.Shared, AnEvent),
+        ["/api/test-clocks/{id}"] = new(Ownership.Shared, ATestClock),
+        ["/api/test-clocks/{id}/advance"] = new(Ownership.Shared, ATestClock),
+    };
+
+    /// <summary>"METHOD pattern" → a valid body.</summary>
+    public static readonly IReadOnlyDictionary<string, SampleBody> Bodies = new Dictionary<string, SampleBody>(StringComparer.Ordinal)
+    {
+        ["POST /api/customers"] = new((_, _) => Task.FromResult(new JsonObject
+        {
+            ["email"] = "hardening@example.com",
+            ["name"] = "Hardening",
+            ["preferred_currency"] = "usd",
+            ["billing_address"] = new JsonObject { ["city"] = "Oslo", ["country"] = "NO" },
+            ["metadata"] = new JsonObject { ["suite"] = "hardening" },
+        })),
+        ["PATCH /api/customers/{id}"] = new((_, _) => Task.FromResult(new JsonObject { ["name"] = "Renamed", ["preferred_currency"] = "eur" })),
+        ["POST /api/customers/{id}/sessions"] = new((_, _) => Task.FromResult(new JsonObject { ["ttl_seconds"] = 600 })),
+        ["POST /api/products"] = new((_, _) => Task.FromResult(new JsonObject { ["name"] = "Plan", ["description"] = "A plan", ["metadata"] = new JsonObject { ["k"] = "v" } }), "name"),
+        ["POST /api/prices"] = new(async (c, _) => new JsonObject
+        {
+            ["product"] = await c.ProductAsync(),
+            ["currency"] = "usd",
+            ["billing_scheme"] = "per_unit",
+            ["unit_amount"] = 1200,
+            ["recurring"] = new JsonObject { ["interval"] = "month", ["interval_count"] = 1 },
+            ["trial_period_days"] = 14,
+        }, "product", "currency", "billing_scheme", "unit_amount"),
+        ["POST /api/webhook-endpoints"] = new((_, _) => Task.FromResult(new JsonObject
+        {
+            ["url"] = "http://merchant.test/hooks",
+            ["enabled_events"] = new JsonArray("invoice.*"),
+            ["description"] = "hardening",
+        }), "url", "enabled_events"),
+        ["PATCH /api/webhook-endpoints/{id}"] = new((_, _) => Task.FromResult(new JsonObject { ["enabled_events"] = new JsonArray("*"), ["disabled"] = true, ["description"] = "changed" })),
+        ["POST /api/test-clocks"] = new((_, _) => Task.FromResult(new JsonObject { ["frozen_time"] = "2026-03-01T00:00:00Z", ["name"] = "clock" }), "frozen_time"),
+        ["POST /api/test-clocks/{id}/advance"] = new((_, _) => Task.FromResult(new JsonObject { ["frozen_time"] = "2026-01-02T00:00:00Z" }), "frozen_time"),
+    };
+
+    /// <summary>Endpoints the registry must describe but does not, each with what to add.</summary>
+    public static IEnumerable<string> Missing(IEnumerable<ApiEndpoint> endpoints) =>
+        endpoints
+            .Where(e => (e.Parameters.Count > 0 || e.Access == Access.Customer) && !Targets.ContainsKey(e.Pattern))
+            .Select(e => $"{e.Key} ({e.Access} policy{(e.Parameters.Count > 0 ? ", route parameters " + string.Join(", ", e.Parameters) : "")}) has no entry in " +
+                $"{nameof(RouteTargets)}.{nameof(Targets)}: add [\"{e.Pattern}\"] = new(Ownership.Customer or Ownership.Shared, context => create a real target owned by context.CustomerId and return its route values).")
+            .Distinct(StringComparer.Ordinal);
+
+    /// <summary>A fresh target for <paramref name="endpoint"/> owned by the context's customer: route values and path.</summary>
+    public static async Task<(Dictionary<string, string> Values, string Path)> CreateAsync(ApiEndpoint endpoint, TargetContext context)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        var values = Targets.TryGetValue(endpoint.Pattern, out var target) ? await target.Create(context) : [];
+        return (values, endpoint.PathFor(values));
+    }
+}
