@@ -32,11 +32,9 @@ public sealed class NotificationStore(StorageClients clients)
 
     public async Task DeleteEndpointAsync(string id, CancellationToken cancellationToken)
     {
-        try
-        {
-            await table.Client.DeleteEntityAsync(EndpointsPartition, Keys.Descending(id), ETag.All, cancellationToken);
-        }
-        catch (RequestFailedException e) when (e.Status == 404)
+        // DeleteEntityAsync does not throw when the row is missing: it returns the 404 response.
+        if (!Ids.IsValid(id, WebhookEndpoint.IdPrefix) ||
+            (await table.Client.DeleteEntityAsync(EndpointsPartition, Keys.Descending(id), ETag.All, cancellationToken)).Status == 404)
         {
             throw new NotFoundException("webhook endpoint", id);
         }
