@@ -41,9 +41,9 @@ public sealed record ApiEndpoint(string Method, string Pattern, Access Access, I
 
     public override string ToString() => Key;
 
-    /// <summary>The path with each <c>{name}</c> replaced by the escaped value.</summary>
-    public string PathFor(IReadOnlyDictionary<string, string> values) =>
-        Parameters.Aggregate(Pattern, (path, name) => path.Replace("{" + name + "}", Uri.EscapeDataString(
+    /// <summary>The path with each <c>{name}</c> replaced by the escaped value, except <paramref name="rawParameter"/>, which gets <paramref name="rawValue"/> as is.</summary>
+    public string PathFor(IReadOnlyDictionary<string, string> values, string? rawParameter = null, string? rawValue = null) =>
+        Parameters.Aggregate(Pattern, (path, name) => path.Replace("{" + name + "}", name == rawParameter ? rawValue : Uri.EscapeDataString(
             values.TryGetValue(name, out var value) ? value : throw new InvalidOperationException($"{Key}: no value for route parameter '{name}'.")), StringComparison.Ordinal));
 }
 
