@@ -9,6 +9,7 @@ using Billing.Functions.Hosting;
 using Billing.Functions.Http;
 using Billing.Functions.Idempotency;
 using Billing.Functions.LocalHost;
+using Billing.Functions.Payments;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddFunctionsHosting();
@@ -19,7 +20,8 @@ builder.Services
     .AddBillingAuth(builder.Configuration)
     .AddBillingStorage(builder.Configuration)
     .AddApiDocs()
-    .AddCustomersAndCatalog();
+    .AddCustomersAndCatalog()
+    .AddPayments(builder.Configuration);
 
 var app = builder.Build();
 
@@ -34,6 +36,7 @@ app.MapCustomersApi();
 app.MapProductsApi();
 app.MapPricesApi();
 app.MapAuditApi();
+app.MapPaymentsEndpoints();
 
 await app.RunAsync();
 
