@@ -118,6 +118,12 @@ public sealed class PaymentService(IPaymentGateway gateway, IPaymentStore paymen
         errors.AddIf(input.Amount is <= 0, "amount", "Must be a positive whole number of the payment currency's minor units.");
         Domain.Metadata.Validate(input.Metadata, errors);
         errors.ThrowIfAny();
+        if (payment.Status != PaymentStatus.Succeeded && payment.GatewayPaymentId is { } gatewayPaymentId)
+        {
+            // Our record may lag Stripe (events not processed yet): look before refusing.
+            payment = await ReconcileAsync(gatewayPaymentId, cancellationToken) ?? payment;
+        }
+
         var amount = input.Amount ?? payment.Refundable;
         if (amount <= 0)
         {

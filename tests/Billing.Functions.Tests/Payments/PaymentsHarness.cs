@@ -61,16 +61,21 @@ public sealed class PaymentsHarness : IAsyncDisposable
         return harness;
     }
 
-    /// <summary>Waits for every webhook to be delivered, then processes the <c>stripe-events</c> queue until it is empty.</summary>
+    /// <summary>Waits for every webhook to be delivered (unless delivery is paused), then processes the <c>stripe-events</c> queue until it is empty.</summary>
     public async Task DrainEventsAsync()
     {
         var function = App.Services.GetServices<IQueueFunction>().Single(f => f.FunctionName == "StripeEvents");
         var queue = App.Services.GetRequiredService<StorageClients>().Queue(function.QueueName);
         for (var round = 0; round < 50; round++)
         {
-            await Emulator.Webhooks.WaitForDrainAsync(TimeSpan.FromSeconds(30));
+            var paused = Emulator.Webhooks.IsPaused;
+            if (!paused)
+            {
+                await Emulator.Webhooks.WaitForDrainAsync(TimeSpan.FromSeconds(30));
+            }
+
             var messages = (await queue.ReceiveMessagesAsync(32, TimeSpan.FromSeconds(30))).Value;
-            if (messages.Length == 0 && Emulator.Webhooks.PendingCount == 0)
+            if (messages.Length == 0 && (paused || Emulator.Webhooks.PendingCount == 0))
             {
                 return;
             }
