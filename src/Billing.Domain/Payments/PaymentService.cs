@@ -63,6 +63,12 @@ public sealed class PaymentService(IPaymentGateway gateway, IPaymentStore paymen
             throw new PaymentDeclinedException(failure, payment.Id);
         }
 
+        if (payment is { Status: PaymentStatus.Canceled, GatewayPaymentId: null, Failure: { } rejection })
+        {
+            // Refused by the processor before any charge existed; a resumed request gets the same refusal.
+            throw new PaymentGatewayRejectedException(rejection.Code, rejection.Message);
+        }
+
         return payment;
     }
 
