@@ -52,10 +52,13 @@ var storageTables = [
   'Audit'
   'Schedule'
   'Events'
+  'StripeEvents'
 ]
 var storageQueues = [
   'work-items'
   'work-items-poison'
+  'stripe-events'
+  'stripe-events-poison'
 ]
 var storageContainers = [
   'invoices'

@@ -10,6 +10,7 @@ using Billing.Functions.Http;
 using Billing.Functions.Idempotency;
 using Billing.Functions.LocalHost;
 using Billing.Functions.Notifications;
+using Billing.Functions.Payments;
 using Billing.Functions.Scheduling;
 using Billing.Functions.Telemetry;
 using Billing.Functions.TestClocks;
@@ -29,7 +30,8 @@ builder.Services
     .AddScheduling()
     .AddNotifications(builder.Configuration)
     .AddTestClocks(builder.Configuration)
-    .AddLocalTriggerHost(builder.Configuration);
+    .AddLocalTriggerHost(builder.Configuration)
+    .AddPayments(builder.Configuration);
 
 var app = builder.Build();
 
@@ -44,6 +46,7 @@ app.MapCustomersApi();
 app.MapProductsApi();
 app.MapPricesApi();
 app.MapAuditApi();
+app.MapPaymentsEndpoints();
 app.MapNotificationsApi();
 app.MapTestClocksApi();
 app.MapTriggerFunctions();
