@@ -141,7 +141,14 @@ public sealed record Customer
             errors.AddIf(input.TaxIds.Count > 5, "tax_ids", "At most 5 tax ids are allowed.");
             for (var i = 0; i < input.TaxIds.Count; i++)
             {
-                input.TaxIds[i].Validate(errors, $"tax_ids[{i}]");
+                if (input.TaxIds[i] is { } taxId)
+                {
+                    taxId.Validate(errors, $"tax_ids[{i}]");
+                }
+                else
+                {
+                    errors.Add($"tax_ids[{i}]", "Must be a tax id object with type and value.");
+                }
             }
         }
 

@@ -90,7 +90,7 @@ public sealed record PriceRequest
 
     internal PriceInput ToInput(ValidationErrors errors)
     {
-        var tiers = Tiers?.Select((tier, i) => tier.ToTier(errors, $"tiers[{i}]")).ToList();
+        var tiers = Tiers?.Select((tier, i) => tier?.ToTier(errors, $"tiers[{i}]") ?? MissingTier(errors, $"tiers[{i}]")).ToList();
         Recurrence? recurrence = null;
         if (Recurring is not null)
         {
@@ -110,6 +110,12 @@ public sealed record PriceRequest
             Nickname = Nickname,
             Metadata = Metadata,
         };
+    }
+
+    private static PriceTier MissingTier(ValidationErrors errors, string field)
+    {
+        errors.Add(field, "Must be a tier object.");
+        return new PriceTier(null, 0, 0);
     }
 }
 
