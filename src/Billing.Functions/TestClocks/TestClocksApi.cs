@@ -51,7 +51,7 @@ public static class TestClocksApi
             TypedResults.Ok(TestClockResponse.From(await store.GetAsync(id, cancellationToken) ?? throw new NotFoundException("test clock", id))))
             .WithSummary("Retrieve a test clock");
 
-        group.MapPost("/{id}/advance", async (string id, TestClockRequest body, TestClockAdvancer advancer, CancellationToken cancellationToken) =>
+        group.MapPost("/{id}/advance", async (string id, TestClockAdvanceRequest body, TestClockAdvancer advancer, CancellationToken cancellationToken) =>
         {
             var (advanced, ran) = await advancer.AdvanceAsync(id, body.FrozenTime, cancellationToken);
             return TypedResults.Ok(TestClockResponse.From(advanced) with { WorkRun = ran });
@@ -61,8 +61,11 @@ public static class TestClocksApi
     }
 }
 
-/// <summary>Body of <c>POST /api/test-clocks</c> and <c>…/advance</c>.</summary>
+/// <summary>Body of <c>POST /api/test-clocks</c>.</summary>
 public sealed record TestClockRequest(DateTimeOffset? FrozenTime, string? Name);
+
+/// <summary>Body of <c>POST /api/test-clocks/{id}/advance</c> (only the new time: a name here would be silently ignored).</summary>
+public sealed record TestClockAdvanceRequest(DateTimeOffset? FrozenTime);
 
 /// <summary>A test clock on the wire; <c>work_run</c> counts the due work an advance ran.</summary>
 public sealed record TestClockResponse(string Id, string? Name, DateTimeOffset FrozenTime, string Status, DateTimeOffset Created, int? WorkRun)
