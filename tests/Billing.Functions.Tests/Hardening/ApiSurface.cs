@@ -138,6 +138,12 @@ public sealed record Answer(HttpStatusCode Status, string? MediaType, JsonNode? 
     {
         ArgumentNullException.ThrowIfNull(client);
         using var request = new HttpRequestMessage(method, new Uri(pathAndQuery, UriKind.Relative)) { Content = content };
+        if (method == HttpMethod.Post)
+        {
+            // Some POSTs require one (payments, refunds); for the rest it is harmless. Fresh per request, so nothing is replayed.
+            request.Headers.Add("Idempotency-Key", Guid.NewGuid().ToString("N"));
+        }
+
         using var response = await client.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
         var mediaType = response.Content.Headers.ContentType?.MediaType;

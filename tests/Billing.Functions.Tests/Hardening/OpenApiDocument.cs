@@ -13,6 +13,7 @@ public sealed class OpenApiDocument(JsonNode document)
         Enum,
         DateTime,
         Integer,
+        Int32,
         Number,
         Boolean,
         Array,
@@ -93,7 +94,7 @@ public sealed class OpenApiDocument(JsonNode document)
         };
         return types switch
         {
-            _ when types.Contains("integer") => Kind.Integer,
+            _ when types.Contains("integer") => schema["format"]?.GetValue<string>() == "int32" ? Kind.Int32 : Kind.Integer,
             _ when types.Contains("number") => Kind.Number,
             _ when types.Contains("boolean") => Kind.Boolean,
             _ when types.Contains("array") => Kind.Array,

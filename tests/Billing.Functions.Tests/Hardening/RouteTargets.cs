@@ -34,6 +34,18 @@ public sealed class TargetContext(BillingApp app, HttpClient admin, string custo
         return created.Id();
     }
 
+    /// <summary>Attaches the emulator's test card to the customer (the first card becomes the default) and returns its id.</summary>
+    public Task<string> CardAsync() => CreateAsync($"/api/customers/{CustomerId}/payment-methods", new { payment_method = "pm_card_visa" });
+
+    /// <summary>A succeeded one-off payment of the customer (paid with a card attached first).</summary>
+    public async Task<string> PaymentAsync()
+    {
+        await CardAsync();
+        var paid = await Admin.PostJsonAsync("/api/payments", new { customer = CustomerId, amount = 5000, currency = "usd", description = "hardening" }, Guid.NewGuid().ToString("N"));
+        Assert.True(paid.Status == HttpStatusCode.Created, $"Setup payment answered {(int)paid.Status}: {paid.Body.ToJsonString()}");
+        return paid.Id();
+    }
+
     public Task<string> ProductAsync() => CreateAsync("/api/products", new { name = "Hardening plan" });
 
     public async Task<string> PriceAsync() => await CreateAsync("/api/prices", new
@@ -64,6 +76,10 @@ public static class RouteTargets
 
     private static Task<Dictionary<string, string>> TheCustomer(TargetContext c) => Task.FromResult(new Dictionary<string, string> { ["id"] = c.CustomerId });
 
+    private static async Task<Dictionary<string, string>> ACard(TargetContext c) => new() { ["id"] = c.CustomerId, ["pm"] = await c.CardAsync() };
+
+    private static async Task<Dictionary<string, string>> APayment(TargetContext c) => new() { ["id"] = await c.PaymentAsync() };
+
     private static async Task<Dictionary<string, string>> AProduct(TargetContext c) => new() { ["id"] = await c.ProductAsync() };
 
     private static async Task<Dictionary<string, string>> APrice(TargetContext c) => new() { ["id"] = await c.PriceAsync() };
@@ -82,11 +98,19 @@ public static class RouteTargets
     private static async Task<Dictionary<string, string>> ATestClock(TargetContext c) =>
         new() { ["id"] = await c.CreateAsync("/api/test-clocks", new { frozen_time = "2026-01-01T00:00:00Z", name = "hardening" }) };
 
-    /// <summary>Route pattern (as <see cref="ApiSurface.Normalize"/> writes it) → how to make its target.</summary>
+    /// <summary>Route pattern (as <see cref="ApiSurface.Normalize"/> writes it), or "METHOD pattern" for one method of it → how to make its target.</summary>
     public static readonly IReadOnlyDictionary<string, RouteTarget> Targets = new Dictionary<string, RouteTarget>(StringComparer.Ordinal)
     {
         ["/api/customers/{id}"] = new(Ownership.Customer, TheCustomer),
         ["/api/customers/{id}/sessions"] = new(Ownership.Customer, TheCustomer),
+        ["/api/customers/{id}/setup-intents"] = new(Ownership.Customer, TheCustomer),
+        ["/api/customers/{id}/payment-methods"] = new(Ownership.Customer, TheCustomer),
+        ["/api/customers/{id}/payment-methods/{pm}"] = new(Ownership.Customer, ACard),
+        ["/api/customers/{id}/payment-methods/{pm}/default"] = new(Ownership.Customer, ACard),
+        ["POST /api/payments"] = new(Ownership.Customer, None), // the body names the customer
+        ["GET /api/payments"] = new(Ownership.Shared, None), // a customer token lists its own
+        ["/api/payments/{id}"] = new(Ownership.Customer, APayment),
+        ["/api/payments/{id}/refunds"] = new(Ownership.Customer, APayment),
         ["/api/products"] = new(Ownership.Shared, None),
         ["/api/products/{id}"] = new(Ownership.Shared, AProduct),
         ["/api/products/{id}/archive"] = new(Ownership.Shared, AProduct),
@@ -115,6 +139,14 @@ public static class RouteTargets
         })),
         ["PATCH /api/customers/{id}"] = new((_, _) => Task.FromResult(new JsonObject { ["name"] = "Renamed", ["preferred_currency"] = "eur" })),
         ["POST /api/customers/{id}/sessions"] = new((_, _) => Task.FromResult(new JsonObject { ["ttl_seconds"] = 600 })),
+        ["POST /api/customers/{id}/payment-methods"] = new((_, _) => Task.FromResult(new JsonObject { ["payment_method"] = "pm_card_visa" }), "payment_method"),
+        ["POST /api/payments"] = new(async (c, _) =>
+        {
+            await c.CardAsync();
+            return new JsonObject { ["customer"] = c.CustomerId, ["amount"] = 2500, ["currency"] = "usd", ["description"] = "hardening", ["metadata"] = new JsonObject { ["order"] = "1" } };
+        }, "customer", "amount", "currency"),
+        ["POST /api/payments/{id}/refunds"] = new((_, _) => Task.FromResult(new JsonObject { ["amount"] = 100, ["reason"] = "requested_by_customer", ["metadata"] = new JsonObject { ["k"] = "v" } })),
+        ["POST /api/webhooks/stripe"] = new((_, _) => Task.FromResult(new JsonObject { ["id"] = "evt_hardening", ["object"] = "event", ["type"] = "payment_intent.succeeded" })),
         ["POST /api/products"] = new((_, _) => Task.FromResult(new JsonObject { ["name"] = "Plan", ["description"] = "A plan", ["metadata"] = new JsonObject { ["k"] = "v" } }), "name"),
         ["POST /api/prices"] = new(async (c, _) => new JsonObject
         {
@@ -136,19 +168,36 @@ public static class RouteTargets
         ["POST /api/test-clocks/{id}/advance"] = new((_, _) => Task.FromResult(new JsonObject { ["frozen_time"] = "2026-01-02T00:00:00Z" }), "frozen_time"),
     };
 
+    /// <summary>
+    /// List endpoints that do not take <c>limit</c>/<c>starting_after</c> (so the corpus sends them no paging queries),
+    /// with the reason. The README says every list pages; each entry here is a known deviation.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> Unpaged = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["GET /api/customers/{id}/payment-methods"] = "returns every saved card of the customer at once (read from Stripe); limit and starting_after are ignored, even when invalid",
+    };
+
+    /// <summary>The entry for "METHOD pattern" if there is one (when methods of a route differ in ownership), else for the pattern.</summary>
+    public static RouteTarget? Find(ApiEndpoint endpoint)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        return Targets.GetValueOrDefault(endpoint.Key) ?? Targets.GetValueOrDefault(endpoint.Pattern);
+    }
+
     /// <summary>Endpoints the registry must describe but does not, each with what to add.</summary>
     public static IEnumerable<string> Missing(IEnumerable<ApiEndpoint> endpoints) =>
         endpoints
-            .Where(e => (e.Parameters.Count > 0 || e.Access == Access.Customer) && !Targets.ContainsKey(e.Pattern))
+            .Where(e => (e.Parameters.Count > 0 || e.Access == Access.Customer) && Find(e) is null)
             .Select(e => $"{e.Key} ({e.Access} policy{(e.Parameters.Count > 0 ? ", route parameters " + string.Join(", ", e.Parameters) : "")}) has no entry in " +
-                $"{nameof(RouteTargets)}.{nameof(Targets)}: add [\"{e.Pattern}\"] = new(Ownership.Customer or Ownership.Shared, context => create a real target owned by context.CustomerId and return its route values).")
+                $"{nameof(RouteTargets)}.{nameof(Targets)}: add [\"{e.Pattern}\"] (or [\"{e.Key}\"] for this method only) = new(Ownership.Customer or Ownership.Shared, " +
+                "context => create a real target owned by context.CustomerId and return its route values).")
             .Distinct(StringComparer.Ordinal);
 
     /// <summary>A fresh target for <paramref name="endpoint"/> owned by the context's customer: route values and path.</summary>
     public static async Task<(Dictionary<string, string> Values, string Path)> CreateAsync(ApiEndpoint endpoint, TargetContext context)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
-        var values = Targets.TryGetValue(endpoint.Pattern, out var target) ? await target.Create(context) : [];
+        var values = Find(endpoint) is { } target ? await target.Create(context) : [];
         return (values, endpoint.PathFor(values));
     }
 }
