@@ -12,7 +12,7 @@ namespace Billing.Functions.Payments;
 /// <see cref="StripeEventStatus.Unmatched"/> and re-examined later with growing delays; dispute events are kept for the
 /// disputes work; other types are acknowledged and ignored.
 /// </summary>
-public sealed partial class StripeEventsFunction(StripeEventStore events, PaymentService payments, StorageClients clients, TimeProvider clock, ILogger<StripeEventsFunction> logger) : IQueueFunction
+public sealed partial class StripeEventsFunction(StripeEventStore events, PaymentService payments, StorageClients clients, Telemetry.BillingMetrics metrics, TimeProvider clock, ILogger<StripeEventsFunction> logger) : IQueueFunction
 {
     public const string Queue = "stripe-events";
 
@@ -47,6 +47,7 @@ public sealed partial class StripeEventsFunction(StripeEventStore events, Paymen
             Note = note,
         }, cancellationToken);
         LogProcessed(logger, record.Id, record.Type, status);
+        metrics.WebhookProcessed(record.Type, now - record.Created);
         if (status == StripeEventStatus.Unmatched && updated.Attempts < MaxUnmatchedAttempts)
         {
             var delay = TimeSpan.FromSeconds(Math.Min(3600, 30 * Math.Pow(2, updated.Attempts - 1)));
