@@ -41,7 +41,7 @@ public static partial class StripeWebhookApi
             }
 
             string? after = request.Query["starting_after"];
-            errors.AddIf(after is not null && !StripeEventStore.IsKey(after), "starting_after", "Must be an event id from a previous page.");
+            errors.AddIf(after is not null && !(after.StartsWith("evt_", StringComparison.Ordinal) && StripeEventStore.IsKey(after)), "starting_after", "Must be an event id from a previous page.");
             errors.ThrowIfAny();
             var page = await events.ListAsync(type!, status, limit, after, cancellationToken);
             return TypedResults.Ok(new ListResponse<StripeEventResponse>([.. page.Data.Select(StripeEventResponse.From)], page.HasMore, "/api/stripe-events"));
