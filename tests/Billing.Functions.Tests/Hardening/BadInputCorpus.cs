@@ -32,7 +32,7 @@ public static class BadInputCorpus
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(document);
         var prepared = endpoints.ToList();
-        var otherIds = prepared.SelectMany(p => p.Values.Values).Where(v => v.Contains('_', StringComparison.Ordinal)).Distinct(StringComparer.Ordinal).ToList();
+        var otherIds = prepared.SelectMany(p => p.Values.Where(v => v.Key != RouteTargets.Query).Select(v => v.Value)).Where(v => v.Contains('_', StringComparison.Ordinal)).Distinct(StringComparer.Ordinal).ToList();
         var cases = new List<BadRequest>();
         foreach (var target in prepared)
         {
@@ -59,7 +59,7 @@ public static class BadInputCorpus
 
             if (endpoint.Method == "GET" && document.IsList(endpoint) && !RouteTargets.Unpaged.ContainsKey(endpoint.Key))
             {
-                cases.AddRange(BadQueries(depth).Select(q => new BadRequest(endpoint, "?" + q, target.Path + "?" + q, () => null)));
+                cases.AddRange(BadQueries(depth).Select(q => new BadRequest(endpoint, "?" + q, target.Path + (target.Path.Contains('?', StringComparison.Ordinal) ? "&" : "?") + q, () => null)));
             }
         }
 

@@ -98,6 +98,9 @@ public static class RouteTargets
     private static async Task<Dictionary<string, string>> ATestClock(TargetContext c) =>
         new() { ["id"] = await c.CreateAsync("/api/test-clocks", new { frozen_time = "2026-01-01T00:00:00Z", name = "hardening" }) };
 
+    /// <summary>A value under this key is sent as the query string (for endpoints with a required query parameter).</summary>
+    public const string Query = "?";
+
     /// <summary>Route pattern (as <see cref="ApiSurface.Normalize"/> writes it), or "METHOD pattern" for one method of it → how to make its target.</summary>
     public static readonly IReadOnlyDictionary<string, RouteTarget> Targets = new Dictionary<string, RouteTarget>(StringComparer.Ordinal)
     {
@@ -111,6 +114,7 @@ public static class RouteTargets
         ["GET /api/payments"] = new(Ownership.Shared, None), // a customer token lists its own
         ["/api/payments/{id}"] = new(Ownership.Customer, APayment),
         ["/api/payments/{id}/refunds"] = new(Ownership.Customer, APayment),
+        ["GET /api/stripe-events"] = new(Ownership.Shared, _ => Task.FromResult(new Dictionary<string, string> { [Query] = "type=charge.dispute.created" })),
         ["/api/products"] = new(Ownership.Shared, None),
         ["/api/products/{id}"] = new(Ownership.Shared, AProduct),
         ["/api/products/{id}/archive"] = new(Ownership.Shared, AProduct),
@@ -198,6 +202,6 @@ public static class RouteTargets
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         var values = Find(endpoint) is { } target ? await target.Create(context) : [];
-        return (values, endpoint.PathFor(values));
+        return (values, endpoint.PathFor(values) + (values.TryGetValue(Query, out var query) ? "?" + query : ""));
     }
 }
