@@ -106,6 +106,7 @@ public static class RouteTargets
     {
         ["/api/customers/{id}"] = new(Ownership.Customer, TheCustomer),
         ["/api/customers/{id}/sessions"] = new(Ownership.Customer, TheCustomer),
+        ["/api/customers/{id}/schedule"] = new(Ownership.Customer, TheCustomer),
         ["/api/customers/{id}/setup-intents"] = new(Ownership.Customer, TheCustomer),
         ["/api/customers/{id}/payment-methods"] = new(Ownership.Customer, TheCustomer),
         ["/api/customers/{id}/payment-methods/{pm}"] = new(Ownership.Customer, ACard),
@@ -179,6 +180,7 @@ public static class RouteTargets
     public static readonly IReadOnlyDictionary<string, string> Unpaged = new Dictionary<string, string>(StringComparer.Ordinal)
     {
         ["GET /api/customers/{id}/payment-methods"] = "returns every saved card of the customer at once (read from Stripe); limit and starting_after are ignored, even when invalid",
+        ["GET /api/customers/{id}/schedule"] = "returns all of the customer's pending work at once; limit and starting_after are ignored, even when invalid",
     };
 
     /// <summary>The entry for "METHOD pattern" if there is one (when methods of a route differ in ownership), else for the pattern.</summary>
