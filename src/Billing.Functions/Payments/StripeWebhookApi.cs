@@ -35,7 +35,7 @@ public static partial class StripeWebhookApi
             }
 
             var limit = Paging.DefaultLimit;
-            if (request.Query["limit"].ToString() is { Length: > 0 } rawLimit && (!int.TryParse(rawLimit, System.Globalization.CultureInfo.InvariantCulture, out limit) || limit is < 1 or > Paging.MaxLimit))
+            if (request.Query.TryGetValue("limit", out var rawLimit) && (!int.TryParse(rawLimit, System.Globalization.CultureInfo.InvariantCulture, out limit) || limit is < 1 or > Paging.MaxLimit))
             {
                 errors.Add("limit", $"Must be a whole number from 1 to {Paging.MaxLimit}.");
             }
