@@ -112,7 +112,7 @@ public static class RouteTargets
         ["/api/customers/{id}/payment-methods/{pm}"] = new(Ownership.Customer, ACard),
         ["/api/customers/{id}/payment-methods/{pm}/default"] = new(Ownership.Customer, ACard),
         ["POST /api/payments"] = new(Ownership.Customer, None), // the body names the customer
-        ["GET /api/payments"] = new(Ownership.Shared, None), // a customer token lists its own
+        ["GET /api/payments"] = new(Ownership.Shared, async c => { await c.PaymentAsync(); return []; }), // a customer token lists only its own: the owner's payment must not show
         ["/api/payments/{id}"] = new(Ownership.Customer, APayment),
         ["/api/payments/{id}/refunds"] = new(Ownership.Customer, APayment),
         ["GET /api/stripe-events"] = new(Ownership.Shared, _ => Task.FromResult(new Dictionary<string, string> { [Query] = "type=charge.dispute.created" })),
