@@ -10,10 +10,10 @@ namespace Billing.Functions.Payments;
 /// Processes stored Stripe events from the <c>stripe-events</c> queue. It never trusts an event's snapshot for state:
 /// it re-reads the object from Stripe and mirrors that, so any order and any number of deliveries converge on Stripe's
 /// truth (and a late, older event cannot overwrite a newer state). Events about objects we do not know (yet) are kept as
-/// <see cref="StripeEventStatus.Unmatched"/> and re-examined later with growing delays; dispute events are kept for the
+/// <see cref="StripeEventStatus.Unmatched"/> and re-examined later with growing delays; dispute events go to the
 /// dispute process manager (<see cref="DisputeService"/>); other types are acknowledged and ignored.
 /// </summary>
-public sealed partial class StripeEventsFunction(StripeEventStore events, PaymentService payments, DisputeService disputes, StorageClients clients, TimeProvider clock, ILogger<StripeEventsFunction> logger) : IQueueFunction
+public sealed partial class StripeEventsFunction(StripeEventStore events, PaymentService payments, DisputeService disputes, StorageClients clients, Telemetry.BillingMetrics metrics, TimeProvider clock, ILogger<StripeEventsFunction> logger) : IQueueFunction
 {
     public const string Queue = "stripe-events";
 
@@ -48,6 +48,7 @@ public sealed partial class StripeEventsFunction(StripeEventStore events, Paymen
             Note = note,
         }, cancellationToken);
         LogProcessed(logger, record.Id, record.Type, status);
+        metrics.WebhookProcessed(record.Type, now - record.Created);
         if (status == StripeEventStatus.Unmatched && updated.Attempts < MaxUnmatchedAttempts)
         {
             var delay = TimeSpan.FromSeconds(Math.Min(3600, 30 * Math.Pow(2, updated.Attempts - 1)));
