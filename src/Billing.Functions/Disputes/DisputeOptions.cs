@@ -25,9 +25,9 @@ public sealed class DisputeOptions : IValidatableObject
     public string SubscriptionPolicy { get; set; } = "none";
 
     /// <summary>The reminder offsets, largest first.</summary>
-    public IReadOnlyList<TimeSpan> Offsets => ParseOffsets(ReminderOffsets) ?? [];
+    public IReadOnlyList<TimeSpan> GetOffsets() => ParseOffsets(ReminderOffsets) ?? [];
 
-    public DisputeSubscriptionPolicy Policy => SubscriptionPolicy switch
+    public DisputeSubscriptionPolicy GetPolicy() => SubscriptionPolicy switch
     {
         "cancel" => DisputeSubscriptionPolicy.Cancel,
         "pause_collection" => DisputeSubscriptionPolicy.PauseCollection,

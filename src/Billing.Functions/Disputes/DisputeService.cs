@@ -66,7 +66,7 @@ public sealed partial class DisputeService(
         {
             var links = await LinkAsync(snapshot, cancellationToken);
             var now = await NowForAsync(links.CustomerId, cancellationToken);
-            var fresh = Dispute.FromStripe(snapshot, links, Ids.New(Dispute.IdPrefix, clock), now).WithNextReminder(Settings.Offsets, now);
+            var fresh = Dispute.FromStripe(snapshot, links, Ids.New(Dispute.IdPrefix, clock), now).WithNextReminder(Settings.GetOffsets(), now);
             (dispute, var isNew) = await store.CreateAsync(fresh, cancellationToken);
             if (isNew)
             {
@@ -140,7 +140,7 @@ public sealed partial class DisputeService(
             return;
         }
 
-        var offsets = Settings.Offsets;
+        var offsets = Settings.GetOffsets();
         if (!dispute.AwaitsResponse || dispute.RemindersSent.Contains(work.DueAt) || !dispute.ReminderTimes(offsets).Contains(work.DueAt))
         {
             return;
@@ -212,7 +212,7 @@ public sealed partial class DisputeService(
     private async Task<Dispute> ApplyAsync(Dispute dispute, DisputeSnapshot snapshot, CancellationToken cancellationToken)
     {
         var now = await NowForAsync(dispute.CustomerId, cancellationToken);
-        var offsets = Settings.Offsets;
+        var offsets = Settings.GetOffsets();
         return await SaveAsync(dispute, d => d.Apply(snapshot, now).WithNextReminder(offsets, now), cancellationToken);
     }
 
@@ -272,12 +272,12 @@ public sealed partial class DisputeService(
     private async Task<Dispute> ApplyPolicyAsync(Dispute dispute, CancellationToken cancellationToken)
     {
         var settings = Settings;
-        if (dispute.CustomerId is null || dispute.PolicyAppliedAt is not null || dispute.IsInquiry || (!settings.StopDunningOnDispute && settings.Policy == DisputeSubscriptionPolicy.None))
+        if (dispute.CustomerId is null || dispute.PolicyAppliedAt is not null || dispute.IsInquiry || (!settings.StopDunningOnDispute && settings.GetPolicy() == DisputeSubscriptionPolicy.None))
         {
             return dispute;
         }
 
-        var actions = await policy.ApplyAsync(dispute, settings.StopDunningOnDispute, settings.Policy, cancellationToken);
+        var actions = await policy.ApplyAsync(dispute, settings.StopDunningOnDispute, settings.GetPolicy(), cancellationToken);
         var now = clock.GetUtcNow();
         return await SaveAsync(dispute, d => d.PolicyAppliedAt is null ? d with { PolicyActions = actions, PolicyAppliedAt = now } : d, cancellationToken);
     }
@@ -294,6 +294,12 @@ public sealed partial class DisputeService(
         if (dispute.IsClosed)
         {
             await notifier.PublishAsync(DisputeEventTypes.Closed, dispute.CustomerId, data, $"{DisputeEventTypes.Closed}:{dispute.StripeDisputeId}", cancellationToken);
+        }
+
+        if (dispute.DeadlineStatus == DeadlineStatus.PassedUnanswered)
+        {
+            // Also when a webhook is first processed after the deadline (the deadline work then never runs).
+            await notifier.PublishAsync(DisputeEventTypes.DeadlinePassed, dispute.CustomerId, data, $"{DisputeEventTypes.DeadlinePassed}:{dispute.Id}", cancellationToken);
         }
 
         if (dispute.FundsReinstated > 0)

@@ -185,6 +185,7 @@ public sealed record DisputeSummary(
             .ToDictionary(g => g.Key, g => g.Sum(d => d.Amount.MinorUnits), StringComparer.Ordinal);
         var next = open.Where(d => d.AwaitsResponse && d.DeadlineStatus == DeadlineStatus.Pending)
             .OrderBy(d => d.EvidenceDueBy)
+            .ThenBy(d => d.Id, StringComparer.Ordinal)
             .Take(5)
             .Select(d => new DisputeDeadline(d.Id, d.CustomerId, d.EvidenceDueBy!.Value, d.Amount.MinorUnits, d.Amount.Currency.Code.ToLowerInvariant(), d.StagedEvidence.Count > 0))
             .ToList();
