@@ -4,6 +4,7 @@ using Billing.Functions.Audit;
 using Billing.Functions.Auth;
 using Billing.Functions.Catalog;
 using Billing.Functions.Customers;
+using Billing.Functions.Disputes;
 using Billing.Functions.Health;
 using Billing.Functions.Hosting;
 using Billing.Functions.Http;
@@ -31,7 +32,8 @@ builder.Services
     .AddNotifications(builder.Configuration)
     .AddTestClocks(builder.Configuration)
     .AddLocalTriggerHost(builder.Configuration)
-    .AddPayments(builder.Configuration);
+    .AddPayments(builder.Configuration)
+    .AddDisputes(builder.Configuration);
 
 var app = builder.Build();
 
@@ -47,6 +49,7 @@ app.MapProductsApi();
 app.MapPricesApi();
 app.MapAuditApi();
 app.MapPaymentsEndpoints();
+app.MapDisputesApi();
 app.MapNotificationsApi();
 app.MapTestClocksApi();
 app.MapTriggerFunctions();

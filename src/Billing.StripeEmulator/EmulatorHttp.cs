@@ -14,6 +14,14 @@ public sealed class EmulatorRequest
     /// <summary>Form-encoded body, may be empty.</summary>
     public string Body { get; init; } = string.Empty;
 
+    /// <summary>The body's bytes when it may be binary (multipart uploads); <see cref="Body"/> is then its UTF-8 reading.</summary>
+#pragma warning disable CA1819 // a request body is an array by nature
+    public byte[]? RawBody { get; init; }
+#pragma warning restore CA1819
+
+    /// <summary>The file part of a multipart upload, once parsed.</summary>
+    internal EmulatorUpload? Upload { get; init; }
+
     /// <summary>Request headers (case-insensitive names).</summary>
     public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 
@@ -40,3 +48,6 @@ public sealed record EmulatorRequestLog(
     bool IdempotentReplayed,
     string? Fault,
     DateTimeOffset At);
+
+/// <summary>The file of a <c>multipart/form-data</c> upload.</summary>
+internal sealed record EmulatorUpload(string FileName, string ContentType, byte[] Content);

@@ -496,6 +496,13 @@ internal sealed class RefundRec : Resource
 
 internal sealed class DisputeRec : Resource
 {
+    /// <summary>Evidence fields that hold a file id.</summary>
+    public static readonly HashSet<string> FileEvidenceFields = new(StringComparer.Ordinal)
+    {
+        "cancellation_policy", "customer_communication", "customer_signature", "duplicate_charge_documentation", "receipt",
+        "refund_policy", "service_documentation", "shipping_documentation", "uncategorized_file",
+    };
+
     public static readonly string[] EvidenceFields =
     [
         "access_activity_log", "billing_address", "cancellation_policy", "cancellation_policy_disclosure",

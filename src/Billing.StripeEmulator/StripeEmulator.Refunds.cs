@@ -226,6 +226,14 @@ public sealed partial class StripeEmulator
             throw new StripeApiException(400, "invalid_request_error", "Evidence for this dispute has already been submitted and is under review.", "dispute_already_submitted");
         }
 
+        foreach (var (field, value) in evidence ?? [])
+        {
+            if (DisputeRec.FileEvidenceFields.Contains(field) && value.Length > 0 && !(_files.TryGetValue(value, out var file) && file.Purpose == "dispute_evidence"))
+            {
+                throw StripeApiException.InvalidRequest($"No such file upload: '{value}' (evidence files need purpose dispute_evidence).", $"evidence[{field}]", "resource_missing");
+            }
+        }
+
         var before = d.ToJson(NowUnix);
         Json.ApplyMetadata(d.Metadata, p);
         if (evidence is not null)

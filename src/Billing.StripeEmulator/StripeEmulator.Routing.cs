@@ -64,6 +64,9 @@ public sealed partial class StripeEmulator
             ("POST", "disputes", not null, null) => UpdateDispute(id, p),
             ("POST", "disputes", not null, "close") => CloseDisputeByApi(id),
 
+            ("POST", "files", null, null) => CreateFile(p),
+            ("GET", "files", not null, null) => RequireFile(id).ToJson(),
+
             ("GET", "events", null, null) => ListEvents(p),
             ("GET", "events", not null, null) => (JsonObject)(_eventsById.GetValueOrDefault(id) ?? throw StripeApiException.Missing("event", id)).DeepClone(),
 
@@ -86,6 +89,7 @@ public sealed partial class StripeEmulator
             "ch_" => _charges.GetValueOrDefault(id)?.ToJson(),
             "re_" => _refunds.GetValueOrDefault(id)?.ToJson(),
             "du_" => _disputes.GetValueOrDefault(id)?.ToJson(NowUnix),
+            "file_" => _files.GetValueOrDefault(id)?.ToJson(),
             "evt_" => _eventsById.GetValueOrDefault(id)?.DeepClone() as JsonObject,
             _ => null,
         };

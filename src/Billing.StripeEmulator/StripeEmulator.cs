@@ -28,6 +28,7 @@ public sealed partial class StripeEmulator : IAsyncDisposable
     private readonly Dictionary<string, ChargeRec> _charges = new(StringComparer.Ordinal);
     private readonly Dictionary<string, RefundRec> _refunds = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DisputeRec> _disputes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, FileRec> _files = new(StringComparer.Ordinal);
     private readonly List<JsonObject> _events = [];
     private readonly Dictionary<string, JsonObject> _eventsById = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IdempotentResult> _idempotency = new(StringComparer.Ordinal);
@@ -39,6 +40,7 @@ public sealed partial class StripeEmulator : IAsyncDisposable
     private int _nextPaymentsProcessing;
     private string? _currentRequestId;
     private string? _currentIdempotencyKey;
+    private EmulatorUpload? _currentUpload;
 
     /// <summary>Creates an emulator.</summary>
     /// <param name="options">Settings; null for defaults.</param>
@@ -115,6 +117,7 @@ public sealed partial class StripeEmulator : IAsyncDisposable
                 "charge" => _charges.Count,
                 "refund" => _refunds.Count,
                 "dispute" => _disputes.Count,
+                "file" => _files.Count,
                 "event" => _events.Count,
                 _ => throw new ArgumentOutOfRangeException(nameof(objectType), objectType, "Unknown object type."),
             };
@@ -274,6 +277,20 @@ public sealed partial class StripeEmulator : IAsyncDisposable
             }
         }
 
+        if (request.Header("Content-Type") is { } contentType && contentType.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase))
+        {
+            try
+            {
+                request = await Multipart.ParseAsync(request, contentType, cancellationToken);
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException or FormatException or ArgumentException)
+            {
+                var malformed = ErrorResponse(StripeApiException.InvalidRequest("Malformed multipart body."), requestId);
+                Log(request, requestId, malformed.StatusCode, false, fault);
+                return malformed;
+            }
+        }
+
         var response = Execute(request, requestId, out var replayed);
 
         foreach (var rule in Faults.Match(request.Method, request.Path, FaultPhase.AfterOperation))
@@ -373,6 +390,7 @@ public sealed partial class StripeEmulator : IAsyncDisposable
 
             _currentRequestId = requestId;
             _currentIdempotencyKey = idemKey;
+            _currentUpload = request.Upload;
             EmulatorResponse response;
             var save = true;
             try
@@ -390,6 +408,7 @@ public sealed partial class StripeEmulator : IAsyncDisposable
             {
                 _currentRequestId = null;
                 _currentIdempotencyKey = null;
+                _currentUpload = null;
             }
 
             if (idemKey is not null)

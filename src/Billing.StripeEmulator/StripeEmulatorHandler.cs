@@ -29,6 +29,7 @@ public sealed class StripeEmulatorHandler : HttpMessageHandler
         }
 
         var body = string.Empty;
+        byte[]? raw = null;
         if (request.Content is not null)
         {
             foreach (var h in request.Content.Headers)
@@ -36,7 +37,8 @@ public sealed class StripeEmulatorHandler : HttpMessageHandler
                 headers[h.Key] = string.Join(",", h.Value);
             }
 
-            body = await request.Content.ReadAsStringAsync(cancellationToken);
+            raw = await request.Content.ReadAsByteArrayAsync(cancellationToken);
+            body = Encoding.UTF8.GetString(raw);
         }
 
         var response = await _emulator.ProcessAsync(
@@ -46,6 +48,7 @@ public sealed class StripeEmulatorHandler : HttpMessageHandler
                 Path = uri.AbsolutePath,
                 Query = uri.Query.TrimStart('?'),
                 Body = body,
+                RawBody = raw,
                 Headers = headers,
             },
             cancellationToken);

@@ -57,11 +57,14 @@ public sealed class StripeEmulatorServer : IAsyncDisposable
 
     private static async Task ServeAsync(StripeEmulator emulator, HttpContext ctx)
     {
-        string body;
-        using (var reader = new StreamReader(ctx.Request.Body))
+        byte[] raw;
+        using (var buffer = new MemoryStream())
         {
-            body = await reader.ReadToEndAsync(ctx.RequestAborted);
+            await ctx.Request.Body.CopyToAsync(buffer, ctx.RequestAborted);
+            raw = buffer.ToArray();
         }
+
+        var body = System.Text.Encoding.UTF8.GetString(raw);
 
         var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var h in ctx.Request.Headers)
@@ -79,6 +82,7 @@ public sealed class StripeEmulatorServer : IAsyncDisposable
                     Path = ctx.Request.Path.Value ?? "/",
                     Query = ctx.Request.QueryString.HasValue ? ctx.Request.QueryString.Value!.TrimStart('?') : string.Empty,
                     Body = body,
+                    RawBody = raw,
                     Headers = headers,
                 },
                 ctx.RequestAborted);

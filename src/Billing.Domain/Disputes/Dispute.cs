@@ -70,6 +70,14 @@ public sealed record Dispute
 
     public bool Accepted { get; init; }
 
+    /// <summary>Stripe file ids of our invoice PDFs already uploaded as evidence, by reference (<c>invoice:in_…</c> → <c>file_…</c>).</summary>
+    public IReadOnlyDictionary<string, string> UploadedFiles { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>What the dispute policy did to the customer's account when the dispute opened (e.g. <c>dunning_stopped</c>), once.</summary>
+    public IReadOnlyList<string> PolicyActions { get; init; } = [];
+
+    public DateTimeOffset? PolicyAppliedAt { get; init; }
+
     public long Version { get; init; }
 
     public DateTimeOffset Created { get; init; }
@@ -98,7 +106,7 @@ public sealed record Dispute
             InvoiceId = links.InvoiceId,
             CustomerId = links.CustomerId,
             SubscriptionId = links.SubscriptionId,
-            Unlinked = links.PaymentId is null,
+            Unlinked = links.PaymentId is null && links.InvoiceId is null,
             Amount = snapshot.Amount,
             Reason = snapshot.Reason,
             Status = snapshot.Status,
@@ -178,6 +186,32 @@ public sealed record Dispute
             SubmittedAt = now,
             Status = IsInquiry ? "warning_under_review" : "under_review",
             DeadlineStatus = automatically ? DeadlineStatus.AutoSubmitted : DeadlineStatus.Submitted,
+            NextReminderAt = null,
+            Version = Version + 1,
+        };
+    }
+
+    /// <summary>
+    /// Records that evidence went to Stripe with <c>submit=true</c>, tolerating a webhook that already reported the
+    /// submission (then only the time and how it was submitted are added). Idempotent.
+    /// </summary>
+    public Dispute RecordSubmission(DateTimeOffset now, bool automatically = false)
+    {
+        if (SubmittedAt is not null)
+        {
+            return this;
+        }
+
+        if (AwaitsResponse)
+        {
+            return MarkSubmitted(now, automatically);
+        }
+
+        return this with
+        {
+            SubmittedAt = now,
+            SubmissionCount = Math.Max(1, SubmissionCount),
+            DeadlineStatus = IsClosed ? DeadlineStatus.Closed : automatically ? DeadlineStatus.AutoSubmitted : DeadlineStatus.Submitted,
             NextReminderAt = null,
             Version = Version + 1,
         };

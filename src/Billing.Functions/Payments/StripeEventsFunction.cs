@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Billing.Domain.Payments;
+using Billing.Functions.Disputes;
 using Billing.Functions.Storage;
 using Billing.Functions.Triggers;
 
@@ -9,10 +10,10 @@ namespace Billing.Functions.Payments;
 /// Processes stored Stripe events from the <c>stripe-events</c> queue. It never trusts an event's snapshot for state:
 /// it re-reads the object from Stripe and mirrors that, so any order and any number of deliveries converge on Stripe's
 /// truth (and a late, older event cannot overwrite a newer state). Events about objects we do not know (yet) are kept as
-/// <see cref="StripeEventStatus.Unmatched"/> and re-examined later with growing delays; dispute events are kept for the
-/// disputes work; other types are acknowledged and ignored.
+/// <see cref="StripeEventStatus.Unmatched"/> and re-examined later with growing delays; dispute events go to the
+/// dispute process manager (<see cref="DisputeService"/>); other types are acknowledged and ignored.
 /// </summary>
-public sealed partial class StripeEventsFunction(StripeEventStore events, PaymentService payments, StorageClients clients, Telemetry.BillingMetrics metrics, TimeProvider clock, ILogger<StripeEventsFunction> logger) : IQueueFunction
+public sealed partial class StripeEventsFunction(StripeEventStore events, PaymentService payments, DisputeService disputes, StorageClients clients, Telemetry.BillingMetrics metrics, TimeProvider clock, ILogger<StripeEventsFunction> logger) : IQueueFunction
 {
     public const string Queue = "stripe-events";
 
@@ -62,7 +63,9 @@ public sealed partial class StripeEventsFunction(StripeEventStore events, Paymen
         var type = record.Type;
         if (type.StartsWith("charge.dispute.", StringComparison.Ordinal))
         {
-            return (StripeEventStatus.Processed, "kept for disputes");
+            return await disputes.HandleEventAsync(record.Id, type, obj, record.Created, cancellationToken) is { } dispute
+                ? (StripeEventStatus.Processed, dispute.Id)
+                : (StripeEventStatus.Ignored, "no dispute object on the event");
         }
 
         string? paymentIntent = type switch

@@ -176,7 +176,7 @@ public sealed partial class StripePaymentGateway(StripeRuntime runtime, IOptions
     /// become <see cref="CardDeclined"/>; other refusals <see cref="PaymentGatewayRejectedException"/>; transient
     /// failures that outlive the retries <see cref="PaymentGatewayUnavailableException"/>.
     /// </summary>
-    private async Task<T> CallAsync<T>(string operation, string? idempotencyKey, Func<RequestOptions, CancellationToken, Task<T>> call, CancellationToken cancellationToken, bool missingIsNull = false)
+    internal async Task<T> CallAsync<T>(string operation, string? idempotencyKey, Func<RequestOptions, CancellationToken, Task<T>> call, CancellationToken cancellationToken, bool missingIsNull = false)
     {
         var requestOptions = new RequestOptions { IdempotencyKey = idempotencyKey };
         for (var attempt = 0; ; attempt++)

@@ -35,14 +35,14 @@ public sealed partial class StripeRuntime : IDisposable
         if (o.ApiBase is not null)
         {
             http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
-            Client = new StripeClient(EmulatorApiKey, httpClient: new SystemNetHttpClient(http, maxNetworkRetries: 0), apiBase: o.ApiBase.ToString().TrimEnd('/'));
+            Client = new StripeClient(EmulatorApiKey, httpClient: new SystemNetHttpClient(http, maxNetworkRetries: 0), apiBase: o.ApiBase.ToString().TrimEnd('/'), filesBase: o.ApiBase.ToString().TrimEnd('/'));
             LogPortEmulator(logger, o.ApiBase);
             return;
         }
 
         Emulator = services.GetRequiredService<Emulator>();
         http = new HttpClient(Emulator.CreateHandler()) { Timeout = Timeout.InfiniteTimeSpan };
-        Client = new StripeClient(EmulatorApiKey, httpClient: new SystemNetHttpClient(http, maxNetworkRetries: 0), apiBase: Emulator.InProcessBaseUrl);
+        Client = new StripeClient(EmulatorApiKey, httpClient: new SystemNetHttpClient(http, maxNetworkRetries: 0), apiBase: Emulator.InProcessBaseUrl, filesBase: Emulator.InProcessBaseUrl);
         LogInProcessEmulator(logger);
     }
 
