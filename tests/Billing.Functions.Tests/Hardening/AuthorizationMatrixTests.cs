@@ -72,10 +72,10 @@ public sealed class AuthorizationMatrixTests(AppFixture fixture, ITestOutputHelp
 
             // Callers that must be turned away share one target (they must not change it); each caller that gets
             // through gets a fresh target, since its call may change or delete it.
-            var shared = await PrepareAsync(app, admin, endpoint, token: endpoint.Access == Access.Admin);
+            var shared = await PrepareAsync(harness, endpoint, token: endpoint.Access == Access.Admin);
             foreach (var (caller, expect) in cells)
             {
-                var request = expect == Expect.Authorized ? await PrepareAsync(app, admin, endpoint, token: caller == Caller.Owner) : shared;
+                var request = expect == Expect.Authorized ? await PrepareAsync(harness, endpoint, token: caller == Caller.Owner) : shared;
                 var client = caller == Caller.Owner ? app.WithBearer(request.Token!) : clients[caller];
                 var answer = await Answer.SendAsync(client, new HttpMethod(endpoint.Method), request.Path, request.Body is null ? null : Answer.Json(request.Body));
                 statuses[caller] = answer.Code;
@@ -163,11 +163,12 @@ public sealed class AuthorizationMatrixTests(AppFixture fixture, ITestOutputHelp
     private sealed record Prepared(string Owner, string Path, JsonObject? Body, string? Token);
 
     /// <summary>A fresh owner customer, its target, a body for the call and (if asked) the owner's token.</summary>
-    private static async Task<Prepared> PrepareAsync(BillingApp app, HttpClient admin, ApiEndpoint endpoint, bool token)
+    private static async Task<Prepared> PrepareAsync(PaymentsHarness harness, ApiEndpoint endpoint, bool token)
     {
+        var admin = harness.Admin;
         var owner = await admin.CreateCustomerAsync(new { name = "Owner", email = "owner@example.com" });
         var ownerToken = token ? await TokenAsync(admin, owner) : null;
-        var context = new TargetContext(app, admin, owner);
+        var context = new TargetContext(harness, owner);
         var (values, path) = await RouteTargets.CreateAsync(endpoint, context);
         JsonObject? body = RouteTargets.Bodies.TryGetValue(endpoint.Key, out var sample) ? await sample.Create(context, values)
             : endpoint.AcceptsBody ? [] : null;

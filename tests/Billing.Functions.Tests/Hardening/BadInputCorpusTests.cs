@@ -47,7 +47,7 @@ public sealed class BadInputCorpusTests(AppFixture fixture, ITestOutputHelper ou
         var prepared = new List<PreparedEndpoint>();
         foreach (var endpoint in endpoints)
         {
-            var context = new TargetContext(app, admin, await admin.CreateCustomerAsync(new { name = "Target owner" }));
+            var context = new TargetContext(harness, await admin.CreateCustomerAsync(new { name = "Target owner" }));
             var (values, path) = await RouteTargets.CreateAsync(endpoint, context);
             var sample = RouteTargets.Bodies.GetValueOrDefault(endpoint.Key);
             var body = sample is not null ? await sample.Create(context, values)

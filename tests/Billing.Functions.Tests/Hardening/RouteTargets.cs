@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Billing.Functions.Notifications;
 using Billing.Functions.Tests.Infrastructure;
+using Billing.Functions.Tests.Payments;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Billing.Functions.Tests.Hardening;
@@ -16,12 +17,14 @@ public enum Ownership
     Shared,
 }
 
-/// <summary>Where a factory makes things: the app, an admin client and the customer that should own the target.</summary>
-public sealed class TargetContext(BillingApp app, HttpClient admin, string customerId)
+/// <summary>Where a factory makes things: the app (with its Stripe emulator), an admin client and the customer that should own the target.</summary>
+public sealed class TargetContext(PaymentsHarness harness, string customerId)
 {
-    public BillingApp App { get; } = app;
+    public PaymentsHarness Harness { get; } = harness;
 
-    public HttpClient Admin { get; } = admin;
+    public BillingApp App => Harness.App;
+
+    public HttpClient Admin => Harness.Admin;
 
     /// <summary>The customer the target must belong to (created fresh for each target).</summary>
     public string CustomerId { get; } = customerId;
@@ -44,6 +47,26 @@ public sealed class TargetContext(BillingApp app, HttpClient admin, string custo
         var paid = await Admin.PostJsonAsync("/api/payments", new { customer = CustomerId, amount = 5000, currency = "usd", description = "hardening" }, Guid.NewGuid().ToString("N"));
         Assert.True(paid.Status == HttpStatusCode.Created, $"Setup payment answered {(int)paid.Status}: {paid.Body.ToJsonString()}");
         return paid.Id();
+    }
+
+    /// <summary>A dispute on a payment of the customer (the emulator's <c>pm_card_createDispute</c>), once its webhook has been processed.</summary>
+    public async Task<string> DisputeAsync()
+    {
+        await CreateAsync($"/api/customers/{CustomerId}/payment-methods", new { payment_method = "pm_card_createDispute" });
+        var paid = await Admin.PostJsonAsync("/api/payments", new { customer = CustomerId, amount = 1000, currency = "usd" }, Guid.NewGuid().ToString("N"));
+        Assert.True(paid.Status == HttpStatusCode.Created, $"Setup payment answered {(int)paid.Status}: {paid.Body.ToJsonString()}");
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            await Harness.DrainEventsAsync();
+            if ((await Admin.GetJsonAsync($"/api/disputes?customer={CustomerId}")).Body["data"]?.AsArray() is [{ } dispute, ..])
+            {
+                return dispute["id"]!.GetValue<string>();
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"No dispute appeared for {CustomerId}.");
     }
 
     public Task<string> ProductAsync() => CreateAsync("/api/products", new { name = "Hardening plan" });
@@ -79,6 +102,16 @@ public static class RouteTargets
     private static async Task<Dictionary<string, string>> ACard(TargetContext c) => new() { ["id"] = c.CustomerId, ["pm"] = await c.CardAsync() };
 
     private static async Task<Dictionary<string, string>> APayment(TargetContext c) => new() { ["id"] = await c.PaymentAsync() };
+
+    private static async Task<Dictionary<string, string>> ADispute(TargetContext c) => new() { ["id"] = await c.DisputeAsync() };
+
+    private static async Task<Dictionary<string, string>> ADisputeWithEvidence(TargetContext c)
+    {
+        var id = await c.DisputeAsync();
+        var staged = await c.Admin.PatchJsonAsync($"/api/disputes/{id}/evidence", new { evidence = new { customer_name = "Someone", uncategorized_text = "Delivered." } });
+        Assert.True(staged.Status == HttpStatusCode.OK, $"Staging evidence answered {(int)staged.Status}: {staged.Body.ToJsonString()}");
+        return new() { ["id"] = id };
+    }
 
     private static async Task<Dictionary<string, string>> AProduct(TargetContext c) => new() { ["id"] = await c.ProductAsync() };
 
@@ -126,6 +159,10 @@ public static class RouteTargets
         ["/api/prices/{id}/unarchive"] = new(Ownership.Shared, APrice),
         ["/api/webhook-endpoints/{id}"] = new(Ownership.Shared, AWebhookEndpoint),
         ["/api/webhook-endpoints/{id}/deliveries"] = new(Ownership.Shared, AWebhookEndpoint),
+        ["/api/disputes/{id}"] = new(Ownership.Shared, ADispute),
+        ["/api/disputes/{id}/evidence"] = new(Ownership.Shared, ADispute),
+        ["/api/disputes/{id}/submit"] = new(Ownership.Shared, ADisputeWithEvidence),
+        ["/api/disputes/{id}/accept"] = new(Ownership.Shared, ADispute),
         ["/api/events/{id}"] = new(Ownership.Shared, AnEvent),
         ["/api/test-clocks/{id}"] = new(Ownership.Shared, ATestClock),
         ["/api/test-clocks/{id}/advance"] = new(Ownership.Shared, ATestClock),
@@ -152,6 +189,11 @@ public static class RouteTargets
         }, "customer", "amount", "currency"),
         ["POST /api/payments/{id}/refunds"] = new((_, _) => Task.FromResult(new JsonObject { ["amount"] = 100, ["reason"] = "requested_by_customer", ["metadata"] = new JsonObject { ["k"] = "v" } })),
         ["POST /api/webhooks/stripe"] = new((_, _) => Task.FromResult(new JsonObject { ["id"] = "evt_hardening", ["object"] = "event", ["type"] = "payment_intent.succeeded" })),
+        ["PATCH /api/disputes/{id}/evidence"] = new((_, _) => Task.FromResult(new JsonObject
+        {
+            ["evidence"] = new JsonObject { ["customer_name"] = "Someone", ["uncategorized_text"] = "Delivered and used." },
+        }), "evidence"),
+        ["POST /api/disputes/{id}/accept"] = new((_, _) => Task.FromResult(new JsonObject { ["confirm"] = "accept" }), "confirm"),
         ["POST /api/products"] = new((_, _) => Task.FromResult(new JsonObject { ["name"] = "Plan", ["description"] = "A plan", ["metadata"] = new JsonObject { ["k"] = "v" } }), "name"),
         ["POST /api/prices"] = new(async (c, _) => new JsonObject
         {
