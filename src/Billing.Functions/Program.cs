@@ -8,6 +8,7 @@ using Billing.Functions.Health;
 using Billing.Functions.Hosting;
 using Billing.Functions.Http;
 using Billing.Functions.Idempotency;
+using Billing.Functions.Invoices;
 using Billing.Functions.LocalHost;
 using Billing.Functions.Scheduling;
 using Billing.Functions.Triggers;
@@ -23,6 +24,7 @@ builder.Services
     .AddApiDocs()
     .AddCustomersAndCatalog()
     .AddScheduling()
+    .AddSubscriptionsAndInvoicing()
     .AddLocalTriggerHost(builder.Configuration);
 
 var app = builder.Build();
@@ -37,6 +39,7 @@ app.MapApiDocs();
 app.MapCustomersApi();
 app.MapProductsApi();
 app.MapPricesApi();
+app.MapSubscriptionsAndInvoicingApi();
 app.MapAuditApi();
 app.MapTriggerFunctions();
 

@@ -3,6 +3,8 @@ using System.Security.Cryptography;
 using Billing.Functions.LocalHost;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Billing.Functions.Tests.Infrastructure;
 
@@ -57,7 +59,8 @@ public sealed class AppCollection : ICollectionFixture<AppFixture>
 }
 
 /// <summary>The real app (every middleware, endpoint and adapter) in a test server, with known keys.</summary>
-public sealed class BillingApp(string storageConnectionString, IReadOnlyDictionary<string, string?>? settings = null) : WebApplicationFactory<Program>
+public sealed class BillingApp(string storageConnectionString, IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
+    : WebApplicationFactory<Program>
 {
     public string AdminKey { get; } = "sk_test_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 
@@ -75,6 +78,11 @@ public sealed class BillingApp(string storageConnectionString, IReadOnlyDictiona
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             builder.UseSetting(key, value);
+        }
+
+        if (services is not null)
+        {
+            builder.ConfigureTestServices(services);
         }
     }
 
