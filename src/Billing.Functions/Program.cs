@@ -10,7 +10,9 @@ using Billing.Functions.Http;
 using Billing.Functions.Idempotency;
 using Billing.Functions.Invoices;
 using Billing.Functions.LocalHost;
+using Billing.Functions.Notifications;
 using Billing.Functions.Scheduling;
+using Billing.Functions.TestClocks;
 using Billing.Functions.Triggers;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -25,6 +27,8 @@ builder.Services
     .AddCustomersAndCatalog()
     .AddScheduling()
     .AddSubscriptionsAndInvoicing()
+    .AddNotifications(builder.Configuration)
+    .AddTestClocks(builder.Configuration)
     .AddLocalTriggerHost(builder.Configuration);
 
 var app = builder.Build();
@@ -41,6 +45,8 @@ app.MapProductsApi();
 app.MapPricesApi();
 app.MapSubscriptionsAndInvoicingApi();
 app.MapAuditApi();
+app.MapNotificationsApi();
+app.MapTestClocksApi();
 app.MapTriggerFunctions();
 
 await app.RunAsync();

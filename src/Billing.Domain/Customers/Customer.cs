@@ -35,6 +35,9 @@ public sealed record Customer
 
     public DateTimeOffset Created { get; init; }
 
+    /// <summary>The test clock whose simulated time this customer lives in, or null for real time. Fixed at creation.</summary>
+    public string? TestClockId { get; init; }
+
     public bool Deleted { get; init; }
 
     public DateTimeOffset? DeletedAt { get; init; }
@@ -57,6 +60,7 @@ public sealed record Customer
             Metadata = Domain.Metadata.Merge(Domain.Metadata.Empty, input.Metadata),
             InvoicePrefix = body[^8..],
             Created = now,
+            TestClockId = input.TestClock,
         };
     }
 
@@ -70,6 +74,11 @@ public sealed record Customer
         }
 
         Validate(changes, creating: false);
+        if (changes.TestClock is not null)
+        {
+            throw DomainValidationException.For("test_clock", "A customer's test clock can only be set when it is created.");
+        }
+
         var merged = Domain.Metadata.Merge(Metadata, changes.Metadata);
         var errors = new ValidationErrors();
         errors.AddIf(merged.Count > Domain.Metadata.MaxKeys, "metadata", $"At most {Domain.Metadata.MaxKeys} keys are allowed.");
@@ -170,6 +179,9 @@ public sealed record CustomerInput
     public IReadOnlyList<TaxId>? TaxIds { get; init; }
 
     public IReadOnlyDictionary<string, string>? Metadata { get; init; }
+
+    /// <summary>Only at creation: attach the customer to a test clock (<c>clock_…</c>).</summary>
+    public string? TestClock { get; init; }
 }
 
 /// <summary>A postal address as printed on invoices; <see cref="Country"/> is ISO 3166-1 alpha-2.</summary>

@@ -3,6 +3,8 @@ using Billing.Domain;
 using Billing.Domain.Customers;
 using Billing.Functions.Auth;
 using Billing.Functions.Http;
+using Billing.Functions.TestClocks;
+using Microsoft.Extensions.Options;
 
 namespace Billing.Functions.Customers;
 
@@ -16,8 +18,13 @@ public static class CustomersApi
     {
         var group = routes.MapGroup("/api/customers").WithTags("Customers");
 
-        group.MapPost("/", async (CustomerInput body, ICustomerStore store, TimeProvider clock, CancellationToken cancellationToken) =>
+        group.MapPost("/", async (CustomerInput body, ICustomerStore store, TestClockStore clocks, IOptions<TestClockOptions> testClocks, TimeProvider clock, CancellationToken cancellationToken) =>
         {
+            if (body.TestClock is not null && (!testClocks.Value.Enabled || await clocks.GetAsync(body.TestClock, cancellationToken) is null))
+            {
+                throw DomainValidationException.For("test_clock", testClocks.Value.Enabled ? $"No such test clock: '{body.TestClock}'." : "Test clocks are disabled.");
+            }
+
             var now = clock.GetUtcNow();
             var customer = Customer.Create(body, Ids.New(Customer.IdPrefix, now), now);
             await store.CreateAsync(customer, cancellationToken);
@@ -94,6 +101,7 @@ public sealed record CustomerResponse(
     IReadOnlyDictionary<string, string> Metadata,
     string InvoicePrefix,
     DateTimeOffset Created,
+    string? TestClock,
     bool Deleted,
     DateTimeOffset? DeletedAt)
 {
@@ -102,6 +110,6 @@ public sealed record CustomerResponse(
     public static CustomerResponse From(Customer c)
     {
         ArgumentNullException.ThrowIfNull(c);
-        return new(c.Id, c.Email, c.Name, c.BillingAddress, c.PreferredCurrency?.ToLowerInvariant(), c.TimeZone, c.TaxIds, c.Metadata, c.InvoicePrefix, c.Created, c.Deleted, c.DeletedAt);
+        return new(c.Id, c.Email, c.Name, c.BillingAddress, c.PreferredCurrency?.ToLowerInvariant(), c.TimeZone, c.TaxIds, c.Metadata, c.InvoicePrefix, c.Created, c.TestClockId, c.Deleted, c.DeletedAt);
     }
 }

@@ -2,6 +2,7 @@ using Billing.Domain;
 using Billing.Domain.Customers;
 using Billing.Domain.Invoicing;
 using Billing.Domain.Subscriptions;
+using Billing.Domain.TestClocks;
 using Billing.Functions.Storage;
 using Microsoft.Extensions.Options;
 
@@ -20,7 +21,7 @@ public sealed class InvoiceService(
     IInvoiceCollector collector,
     ICustomerStore customers,
     IOptions<InvoicingOptions> options,
-    TimeProvider clock)
+    IBillingClock clock)
 {
     public const string BalanceTransactionPrefix = "cbtxn";
     private const int MaxAttempts = 60;
@@ -66,7 +67,7 @@ public sealed class InvoiceService(
         var customer = await customers.GetAsync(body.Customer!, cancellationToken) ?? throw DomainValidationException.For("customer", $"No such customer: '{body.Customer}'.");
         customer.EnsureCanBeCharged();
         var defaultRates = await references.TaxRatesAsync(body.DefaultTaxRates, "default_tax_rates", errors, cancellationToken);
-        var now = clock.GetUtcNow();
+        var now = await clock.NowForAsync(customer, cancellationToken);
         var lines = new List<InvoiceLine>();
         for (var i = 0; i < (body.Items?.Count ?? 0); i++)
         {
@@ -144,7 +145,7 @@ public sealed class InvoiceService(
                 throw new InvalidStateException($"Invoice '{invoice.Id}' is {Subscription.Wire(invoice.Status)} and cannot be finalized.", "invoice_not_draft");
             }
 
-            var now = clock.GetUtcNow();
+            var now = await clock.NowForAsync(customer, cancellationToken);
             var batch = new PartitionBatch(customerId);
             string number;
             if (options.Value.AccountWide)
@@ -212,7 +213,7 @@ public sealed class InvoiceService(
         else
         {
             number = (last?.Value.Number ?? 0) + 1;
-            var intent = new PaymentAttempt { InvoiceId = invoiceId, Number = number, StartedAt = clock.GetUtcNow(), OffSession = offSession };
+            var intent = new PaymentAttempt { InvoiceId = invoiceId, Number = number, StartedAt = await NowAsync(customerId, cancellationToken), OffSession = offSession };
             if (!await new PartitionBatch(customerId).Insert(TableInvoicingStore.AttemptRow(invoiceId, number), intent).TrySubmitAsync(store.Client, cancellationToken))
             {
                 throw new InvalidStateException($"A payment of invoice '{invoiceId}' is already in progress.", "payment_in_progress");
@@ -238,7 +239,7 @@ public sealed class InvoiceService(
                 return (loaded.Value, stored.Value);
             }
 
-            var now = clock.GetUtcNow();
+            var now = await NowAsync(customerId, cancellationToken);
             var done = stored.Value with
             {
                 Status = result.Status,
@@ -281,7 +282,7 @@ public sealed class InvoiceService(
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
             var loaded = await store.GetInvoiceAsync(customerId, invoiceId, cancellationToken) ?? throw new NotFoundException("invoice", invoiceId);
-            var now = clock.GetUtcNow();
+            var now = await NowAsync(customerId, cancellationToken);
             var updated = change(loaded.Value, now);
             var batch = new PartitionBatch(customerId).Replace(TableInvoicingStore.InvoiceRow(invoiceId), updated, loaded.ETag, TableInvoicingStore.InvoiceColumns(updated));
             if (updated.Status == InvoiceStatus.Paid && loaded.Value.Status != InvoiceStatus.Paid)
@@ -317,7 +318,7 @@ public sealed class InvoiceService(
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
             var loaded = await store.GetInvoiceAsync(customerId, invoiceId, cancellationToken) ?? throw new NotFoundException("invoice", invoiceId);
-            var now = clock.GetUtcNow();
+            var now = await NowAsync(customerId, cancellationToken);
             var result = CreditNote.Issue(loaded.Value, input, Ids.New(CreditNote.IdPrefix, now), now);
             var batch = new PartitionBatch(customerId)
                 .Replace(TableInvoicingStore.InvoiceRow(invoiceId), result.Invoice, loaded.ETag, TableInvoicingStore.InvoiceColumns(result.Invoice))
@@ -345,6 +346,10 @@ public sealed class InvoiceService(
 
         throw new ConcurrencyConflictException("The invoice was changed concurrently too many times; retry the request.");
     }
+
+    /// <summary>The customer's "now": real time, or its test clock's time.</summary>
+    private async Task<DateTimeOffset> NowAsync(string customerId, CancellationToken cancellationToken) =>
+        await clock.NowForAsync(await CustomerAsync(customerId, cancellationToken), cancellationToken);
 
     private static void AddBalanceChange(PartitionBatch batch, Stored<CustomerBalance>? stored, CustomerBalance current, long change, BalanceTransactionType type, string reference, DateTimeOffset now)
     {

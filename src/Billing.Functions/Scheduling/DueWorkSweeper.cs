@@ -58,32 +58,6 @@ public sealed partial class DueWorkSweeper(TableScheduleStore schedule, StorageC
     private static partial void LogSwept(ILogger logger, int count);
 }
 
-/// <summary>
-/// Runs a test clock's due work in-line, in due order, until nothing is due at or before the clock's time — including
-/// items that handlers schedule while it runs (a renewal schedules the next renewal). Used by test-clock advances.
-/// </summary>
-public sealed class ClockWorkRunner(TableScheduleStore schedule, WorkDispatcher dispatcher)
-{
-    public async Task<int> RunUntilSettledAsync(string clockId, DateTimeOffset until, CancellationToken cancellationToken = default)
-    {
-        var partition = TableScheduleStore.ClockPartition(clockId);
-        var ran = 0;
-        while (true)
-        {
-            var due = await schedule.ListDueAsync(partition, until.AddMilliseconds(1), 1, cancellationToken);
-            if (due.Count == 0)
-            {
-                return ran;
-            }
-
-            var (work, row) = due[0];
-            await dispatcher.DispatchAsync(work, cancellationToken);
-            await schedule.RemoveAsync([row], cancellationToken);
-            ran++;
-        }
-    }
-}
-
 public static class SchedulingRegistration
 {
     public static IServiceCollection AddScheduling(this IServiceCollection services)
@@ -92,7 +66,6 @@ public static class SchedulingRegistration
         services.AddSingleton<IScheduleStore>(sp => sp.GetRequiredService<TableScheduleStore>());
         services.AddSingleton<DueWorkSweeper>();
         services.AddSingleton<WorkDispatcher>();
-        services.AddSingleton<ClockWorkRunner>();
         services.AddSingleton(new StorageResource(StorageResourceKind.Table, TableScheduleStore.TableName));
         services.AddTimerFunction<BillingClockFunction>();
         services.AddQueueFunction<WorkItemsFunction>(WorkItemsFunction.Queue);

@@ -4,6 +4,7 @@ using Billing.Domain;
 using Billing.Domain.Customers;
 using Billing.Domain.Invoicing;
 using Billing.Domain.Subscriptions;
+using Billing.Domain.TestClocks;
 using Billing.Functions.Invoices;
 using Billing.Functions.Storage;
 
@@ -21,7 +22,7 @@ public sealed class SubscriptionService(
     BillingReferences references,
     ICustomerStore customers,
     SubscriptionSchedule schedule,
-    TimeProvider clock)
+    IBillingClock clock)
 {
     private const int MaxAttempts = 20;
 
@@ -74,7 +75,7 @@ public sealed class SubscriptionService(
         errors.AddIf(body.Coupon is not null && await references.CouponAsync(body.Coupon, cancellationToken) is null, "coupon", $"No such coupon: '{body.Coupon}'.");
         errors.ThrowIfAny();
 
-        var now = clock.GetUtcNow();
+        var now = await clock.NowForAsync(customer, cancellationToken);
         var id = Ids.New(Subscription.IdPrefix, now);
         var subscription = Subscription.Create(new SubscriptionCreateInput
         {
@@ -138,12 +139,12 @@ public sealed class SubscriptionService(
         errors.AddIf(updates is null && (body.ProrationBehavior is not null || body.ProrationDate is not null || body.ChangeAtPeriodEnd is not null), "items", "Proration settings need item changes.");
         errors.AddIf(body.Coupon is not null && await references.CouponAsync(body.Coupon, cancellationToken) is null, "coupon", $"No such coupon: '{body.Coupon}'.");
         errors.ThrowIfAny();
-        var discount = body.Coupon is { } couponId ? await references.RedeemAsync(couponId, customerId, id, clock.GetUtcNow(), cancellationToken) : null;
+        var discount = body.Coupon is { } couponId ? await references.RedeemAsync(couponId, customerId, id, await NowAsync(customerId, cancellationToken), cancellationToken) : null;
 
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
             var stored = await store.GetSubscriptionAsync(customerId, id, cancellationToken) ?? throw new NotFoundException("subscription", id);
-            var now = clock.GetUtcNow();
+            var now = await NowAsync(customerId, cancellationToken);
             var s = stored.Value;
             IReadOnlyList<PendingInvoiceItem> prorations = [];
             var invoiceNow = false;
@@ -200,7 +201,7 @@ public sealed class SubscriptionService(
         var updates = await ItemUpdatesAsync(body.Items, errors, cancellationToken);
         errors.AddIf(updates is null, "items", "At least one item change is required.");
         errors.ThrowIfAny();
-        var now = clock.GetUtcNow();
+        var now = await NowAsync(stored.Value.CustomerId, cancellationToken);
         var date = body.ProrationDate ?? now;
         var items = stored.Value.PreviewChange(updates!, body.ProrationBehavior ?? ProrationBehavior.CreateProrations, now, date);
         var draft = await DraftAsync(stored.Value, InvoiceGenerator.PendingLines(items, []), BillingReason.SubscriptionUpdate, now, cancellationToken);
@@ -214,7 +215,7 @@ public sealed class SubscriptionService(
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
             var stored = await store.GetSubscriptionAsync(customerId, id, cancellationToken) ?? throw new NotFoundException("subscription", id);
-            var now = clock.GetUtcNow();
+            var now = await NowAsync(customerId, cancellationToken);
             var result = stored.Value.CancelNow(now, actor, body?.Prorate ?? false, body?.InvoiceNow ?? false);
             var (saved, invoiceId) = await SaveAsync(stored, result.Subscription, result.ProrationItems, result.InvoiceNow, [], now, actor, cancellationToken);
             if (!saved)
@@ -246,7 +247,7 @@ public sealed class SubscriptionService(
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
             var stored = await store.GetSubscriptionAsync(customerId, id, cancellationToken) ?? throw new NotFoundException("subscription", id);
-            var now = clock.GetUtcNow();
+            var now = await NowAsync(customerId, cancellationToken);
             var s = stored.Value;
             (bool Saved, string? InvoiceId) outcome;
             if (s.Status == SubscriptionStatus.Paused)
@@ -410,6 +411,10 @@ public sealed class SubscriptionService(
 
         return updates;
     }
+
+    /// <summary>The customer's "now": real time, or its test clock's time.</summary>
+    private async Task<DateTimeOffset> NowAsync(string customerId, CancellationToken cancellationToken) =>
+        await clock.NowForAsync(await customers.GetAsync(customerId, cancellationToken) ?? throw new NotFoundException("customer", customerId), cancellationToken);
 
     private static string Hash(string actor, string key) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(actor + "\n" + key)))[..40];

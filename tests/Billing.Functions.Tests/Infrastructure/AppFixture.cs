@@ -3,7 +3,6 @@ using System.Security.Cryptography;
 using Billing.Functions.LocalHost;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Billing.Functions.Tests.Infrastructure;
@@ -59,8 +58,10 @@ public sealed class AppCollection : ICollectionFixture<AppFixture>
 }
 
 /// <summary>The real app (every middleware, endpoint and adapter) in a test server, with known keys.</summary>
-public sealed class BillingApp(string storageConnectionString, IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
-    : WebApplicationFactory<Program>
+public sealed class BillingApp(
+    string storageConnectionString,
+    IReadOnlyDictionary<string, string?>? settings = null,
+    Action<IServiceCollection>? services = null) : WebApplicationFactory<Program>
 {
     public string AdminKey { get; } = "sk_test_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 
@@ -75,6 +76,8 @@ public sealed class BillingApp(string storageConnectionString, IReadOnlyDictiona
         builder.UseSetting("Auth:RateLimitPerSecond", "10000");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
         builder.UseSetting("LocalHost:Enabled", "false");
+        builder.UseSetting("TestClocks:Enabled", "true");
+        builder.UseSetting("Notifications:AllowHttp", "true");
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             builder.UseSetting(key, value);
@@ -82,7 +85,7 @@ public sealed class BillingApp(string storageConnectionString, IReadOnlyDictiona
 
         if (services is not null)
         {
-            builder.ConfigureTestServices(services);
+            builder.ConfigureServices(services);
         }
     }
 

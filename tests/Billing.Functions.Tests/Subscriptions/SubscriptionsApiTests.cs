@@ -74,6 +74,26 @@ public sealed class SubscriptionsApiTests
     }
 
     [Fact]
+    public async Task A_customer_on_a_test_clock_is_billed_at_the_clock_time_and_its_renewal_waits_on_the_clock()
+    {
+        var frozen = new DateTimeOffset(2026, 1, 31, 9, 0, 0, TimeSpan.Zero);
+        var clock = await admin.PostJsonAsync("/api/test-clocks", new { frozen_time = frozen });
+        Assert.Equal(HttpStatusCode.Created, clock.Status);
+        var customer = await admin.CreateCustomerAsync(new { name = "Clocked", test_clock = clock.Id() });
+        var price = await given.PriceAsync(1000);
+
+        var sub = await given.SubscribeAsync(customer, price);
+
+        Assert.Equal("active", (string?)sub["status"]);
+        Assert.Equal(frozen, (DateTimeOffset)sub["current_period_start"]!);
+        Assert.Equal(new DateTimeOffset(2026, 2, 28, 9, 0, 0, TimeSpan.Zero), (DateTimeOffset)sub["current_period_end"]!);
+        Assert.Equal(frozen, (DateTimeOffset)(await given.InvoiceAsync((string)sub["latest_invoice"]!))["finalized_at"]!);
+        var work = await app.Services.GetRequiredService<IScheduleStore>().ListForCustomerAsync(customer);
+        var renewal = Assert.Single(work);
+        Assert.Equal(("renewal", clock.Id()), (renewal.Kind, renewal.ClockId));
+    }
+
+    [Fact]
     public async Task A_declined_first_payment_leaves_the_subscription_incomplete_with_the_decline_visible_and_expiry_scheduled()
     {
         var price = await given.PriceAsync(1500);
