@@ -3,7 +3,9 @@ using Billing.Domain.Customers;
 using Billing.Domain.Invoicing;
 using Billing.Domain.Subscriptions;
 using Billing.Domain.TestClocks;
+using Billing.Functions.Notifications;
 using Billing.Functions.Storage;
+using Billing.Functions.Subscriptions;
 using Microsoft.Extensions.Options;
 
 namespace Billing.Functions.Invoices;
@@ -21,7 +23,8 @@ public sealed class InvoiceService(
     IInvoiceCollector collector,
     ICustomerStore customers,
     IOptions<InvoicingOptions> options,
-    IBillingClock clock)
+    IBillingClock clock,
+    INotifier notifier)
 {
     public const string BalanceTransactionPrefix = "cbtxn";
     private const int MaxAttempts = 60;
@@ -48,7 +51,13 @@ public sealed class InvoiceService(
         ArgumentNullException.ThrowIfNull(batch);
         await store.AddIndexAsync(TableInvoicingStore.InvoiceIndex, draft.Id, draft.CustomerId, cancellationToken);
         batch.Insert(TableInvoicingStore.InvoiceRow(draft.Id), draft, TableInvoicingStore.InvoiceColumns(draft));
-        return await batch.TrySubmitAsync(store.Client, cancellationToken);
+        if (!await batch.TrySubmitAsync(store.Client, cancellationToken))
+        {
+            return false;
+        }
+
+        await PublishAsync("invoice.created", draft, cancellationToken: cancellationToken);
+        return true;
     }
 
     /// <summary>
@@ -176,6 +185,8 @@ public sealed class InvoiceService(
             if (await batch.TrySubmitAsync(store.Client, cancellationToken))
             {
                 await documents.TryEnsureAsync(result.Invoice, customer, cancellationToken);
+                await PublishAsync("invoice.finalized", result.Invoice, cancellationToken: cancellationToken);
+                await PublishChangesAsync(invoice, result.Invoice, cancellationToken);
                 return result.Invoice;
             }
 
@@ -266,6 +277,18 @@ public sealed class InvoiceService(
 
             if (await batch.TrySubmitAsync(store.Client, cancellationToken))
             {
+                await PublishChangesAsync(loaded.Value, invoice, cancellationToken);
+                var outcome = result.Status switch
+                {
+                    CollectionStatus.RequiresAction => "invoice.payment_action_required",
+                    CollectionStatus.Declined or CollectionStatus.Failed => "invoice.payment_failed",
+                    _ => null,
+                };
+                if (outcome is not null)
+                {
+                    await PublishAsync(outcome, invoice, $"{outcome}:{invoiceId}:{number}", done, cancellationToken);
+                }
+
                 return (invoice, done);
             }
 
@@ -292,6 +315,7 @@ public sealed class InvoiceService(
 
             if (await batch.TrySubmitAsync(store.Client, cancellationToken))
             {
+                await PublishChangesAsync(loaded.Value, updated, cancellationToken);
                 return updated;
             }
 
@@ -338,6 +362,7 @@ public sealed class InvoiceService(
             await store.AddIndexAsync(TableInvoicingStore.CreditNoteIndex, result.CreditNote.Id, customerId, cancellationToken);
             if (await batch.TrySubmitAsync(store.Client, cancellationToken))
             {
+                await PublishChangesAsync(loaded.Value, result.Invoice, cancellationToken);
                 return (result.CreditNote, result.Invoice);
             }
 
@@ -346,6 +371,41 @@ public sealed class InvoiceService(
 
         throw new ConcurrencyConflictException("The invoice was changed concurrently too many times; retry the request.");
     }
+
+    /// <summary>
+    /// Merchant events for a committed change: <c>invoice.paid</c>, <c>invoice.voided</c>,
+    /// <c>invoice.marked_uncollectible</c>, and <c>customer.subscription.updated</c> when a payment activated the
+    /// subscription. Each carries a dedupe key, so a retried step publishes once.
+    /// </summary>
+    private async Task PublishChangesAsync(Invoice before, Invoice after, CancellationToken cancellationToken)
+    {
+        if (before.Status == after.Status)
+        {
+            return;
+        }
+
+        var type = after.Status switch
+        {
+            InvoiceStatus.Paid => "invoice.paid",
+            InvoiceStatus.Void => "invoice.voided",
+            InvoiceStatus.Uncollectible => "invoice.marked_uncollectible",
+            _ => null,
+        };
+        if (type is not null)
+        {
+            await PublishAsync(type, after, cancellationToken: cancellationToken);
+        }
+
+        if (after.Status == InvoiceStatus.Paid && after.SubscriptionId is { } subscriptionId
+            && await store.GetSubscriptionAsync(after.CustomerId, subscriptionId, cancellationToken) is { } subscription)
+        {
+            await notifier.PublishAsync("customer.subscription.updated", after.CustomerId, SubscriptionResponse.From(subscription.Value),
+                $"customer.subscription.updated:{subscriptionId}:v{subscription.Value.Version}", cancellationToken);
+        }
+    }
+
+    private Task PublishAsync(string type, Invoice invoice, string? dedupeKey = null, PaymentAttempt? attempt = null, CancellationToken cancellationToken = default) =>
+        notifier.PublishAsync(type, invoice.CustomerId, InvoiceResponse.From(invoice, attempt), dedupeKey ?? $"{type}:{invoice.Id}", cancellationToken);
 
     /// <summary>The customer's "now": real time, or its test clock's time.</summary>
     private async Task<DateTimeOffset> NowAsync(string customerId, CancellationToken cancellationToken) =>

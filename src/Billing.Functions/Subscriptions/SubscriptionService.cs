@@ -6,6 +6,7 @@ using Billing.Domain.Invoicing;
 using Billing.Domain.Subscriptions;
 using Billing.Domain.TestClocks;
 using Billing.Functions.Invoices;
+using Billing.Functions.Notifications;
 using Billing.Functions.Storage;
 
 namespace Billing.Functions.Subscriptions;
@@ -22,7 +23,8 @@ public sealed class SubscriptionService(
     BillingReferences references,
     ICustomerStore customers,
     SubscriptionSchedule schedule,
-    IBillingClock clock)
+    IBillingClock clock,
+    INotifier notifier)
 {
     private const int MaxAttempts = 20;
 
@@ -282,6 +284,7 @@ public sealed class SubscriptionService(
         await BillLatestAsync(stored.Value, actor, newAttempt: false, cancellationToken);
         var current = (await store.GetSubscriptionAsync(customerId, subscriptionId, cancellationToken))!.Value;
         await schedule.ScheduleNextAsync(current, cancellationToken);
+        await PublishAsync("customer.subscription.created", current, $"customer.subscription.created:{subscriptionId}", cancellationToken);
         return current;
     }
 
@@ -295,8 +298,13 @@ public sealed class SubscriptionService(
 
         var current = (await store.GetSubscriptionAsync(customerId, subscriptionId, cancellationToken))!.Value;
         await schedule.ScheduleNextAsync(current, cancellationToken);
+        var type = current.Status == SubscriptionStatus.Canceled ? "customer.subscription.deleted" : "customer.subscription.updated";
+        await PublishAsync(type, current, $"{type}:{subscriptionId}:v{current.Version}", cancellationToken);
         return current;
     }
+
+    private Task PublishAsync(string type, Subscription subscription, string dedupeKey, CancellationToken cancellationToken) =>
+        notifier.PublishAsync(type, subscription.CustomerId, SubscriptionResponse.From(subscription), dedupeKey, cancellationToken);
 
     /// <summary>Finalizes the latest invoice when it is a draft and collects it when it is open (unless collection is paused).</summary>
     private async Task BillLatestAsync(Subscription subscription, string actor, bool newAttempt, CancellationToken cancellationToken)

@@ -115,6 +115,30 @@ public sealed class SubscriptionsApiTests
     }
 
     [Fact]
+    public async Task Merchant_events_are_raised_once_for_each_billing_fact()
+    {
+        var price = await given.PriceAsync(1100);
+        var customer = await given.CustomerAsync("declined");
+        var sub = await given.SubscribeAsync(customer, price);
+        var invoice = (string)sub["latest_invoice"]!;
+        await admin.PostJsonAsync($"/api/invoices/{invoice}/pay", new { paid_out_of_band = true });
+
+        async Task<int> CountAsync(string type, string id)
+        {
+            var events = await admin.GetJsonAsync($"/api/events?type={type}&limit=100");
+            Assert.Equal(HttpStatusCode.OK, events.Status);
+            return events.Body["data"]!.AsArray().Count(e => (string?)e!["data"]!["id"] == id && (string?)e["customer"] == customer);
+        }
+
+        Assert.Equal(1, await CountAsync("customer.subscription.created", (string)sub["id"]!));
+        Assert.Equal(1, await CountAsync("invoice.created", invoice));
+        Assert.Equal(1, await CountAsync("invoice.finalized", invoice));
+        Assert.Equal(1, await CountAsync("invoice.payment_failed", invoice));
+        Assert.Equal(1, await CountAsync("invoice.paid", invoice));
+        Assert.Equal(1, await CountAsync("customer.subscription.updated", (string)sub["id"]!));
+    }
+
+    [Fact]
     public async Task A_payment_needing_authentication_returns_the_client_secret()
     {
         var price = await given.PriceAsync(1500);
