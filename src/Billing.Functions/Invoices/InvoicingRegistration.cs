@@ -1,5 +1,6 @@
 using Billing.Domain.Invoicing;
 using Billing.Functions.InvoicePdf;
+using Billing.Functions.Scheduling;
 using Billing.Functions.Storage;
 using Billing.Functions.Subscriptions;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -21,6 +22,11 @@ public static class InvoicingRegistration
         services.AddSingleton<InvoiceService>();
         services.AddSingleton<SubscriptionSchedule>();
         services.AddSingleton<SubscriptionService>();
+        foreach (var kind in SubscriptionWorkHandler.Kinds)
+        {
+            services.AddSingleton<IWorkHandler>(sp => new SubscriptionWorkHandler(kind, sp.GetRequiredService<SubscriptionService>()));
+        }
+
         // TODO(payments): replace with the IPaymentGateway-backed collector once the payments branch is merged.
         services.TryAddSingleton<IInvoiceCollector, UnavailableInvoiceCollector>();
         return services;

@@ -3,6 +3,7 @@ using System.Text;
 using Billing.Domain;
 using Billing.Domain.Customers;
 using Billing.Domain.Invoicing;
+using Billing.Domain.Scheduling;
 using Billing.Domain.Subscriptions;
 using Billing.Domain.TestClocks;
 using Billing.Functions.Invoices;
@@ -276,6 +277,96 @@ public sealed class SubscriptionService(
         }
 
         throw new ConcurrencyConflictException("The subscription was changed concurrently too many times; retry the request.");
+    }
+
+    /// <summary>
+    /// Runs one scheduled step (see <see cref="SubscriptionSchedule"/>): renewal and trial end
+    /// (<see cref="Renewal.Advance"/>: the new period and its invoice saved together, then finalized and collected; a
+    /// failed collection makes the subscription past_due), trial_will_end (event + flag), incomplete_expiry (expires the
+    /// subscription and voids its unpaid first invoice) and resume_collection. A step whose expected version is stale, or
+    /// that is not due yet, does nothing but make sure the current next step is scheduled.
+    /// </summary>
+    public async Task RunScheduledAsync(DueWork work, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        var stored = await store.GetSubscriptionAsync(work.CustomerId, work.TargetId, cancellationToken);
+        if (stored is null || stored.Value.Version != work.ExpectedVersion)
+        {
+            return;
+        }
+
+        var s = stored.Value;
+        var now = await NowAsync(s.CustomerId, cancellationToken);
+        if (s.NextAction() is not { } next || SubscriptionSchedule.KindName(next.Kind) != work.Kind || now < next.At)
+        {
+            await schedule.ScheduleNextAsync(s, cancellationToken);
+            return;
+        }
+
+        (bool Saved, string? InvoiceId) outcome;
+        switch (next.Kind)
+        {
+            case ScheduledActionKind.Renew or ScheduledActionKind.TrialEnd:
+                var invoiced = InvoicedItem.From(await store.InvoicesOfSubscriptionAsync(s.CustomerId, s.Id, cancellationToken));
+                var pending = await store.PendingItemsAsync(s.CustomerId, cancellationToken);
+                var result = Renewal.Advance(s, invoiced, pending.Select(p => p.Value), now);
+                var billed = result.Lines.Select(l => l.PendingItemId).OfType<string>().ToHashSet(StringComparer.Ordinal);
+                outcome = await SaveAsync(stored, result.Subscription, result.Lines, [.. pending.Where(p => billed.Contains(p.Value.Id))], result.BillingReason, now, Actors.Scheduler, cancellationToken);
+                break;
+            case ScheduledActionKind.TrialWillEnd:
+                outcome = await SavePendingAsync(stored, s.MarkTrialWillEndNotified(now), [], cancellationToken);
+                if (outcome.Saved)
+                {
+                    await PublishAsync("customer.subscription.trial_will_end", s, $"customer.subscription.trial_will_end:{s.Id}:{s.TrialEnd:O}", cancellationToken);
+                }
+
+                break;
+            case ScheduledActionKind.IncompleteExpiry:
+                outcome = await SavePendingAsync(stored, s.ExpireIncomplete(now), [], cancellationToken);
+                if (outcome.Saved && s.LatestInvoiceId is { } first
+                    && await store.GetInvoiceAsync(s.CustomerId, first, cancellationToken) is { Value: { Status: InvoiceStatus.Open, AmountPaid: 0 } })
+                {
+                    await invoices.TransitionAsync(s.CustomerId, first, (i, t) => i.Void(t), Actors.Scheduler, cancellationToken);
+                }
+
+                break;
+            default:
+                outcome = await SavePendingAsync(stored, s.ResumeCollection(now, Actors.Scheduler), [], cancellationToken);
+                break;
+        }
+
+        if (!outcome.Saved)
+        {
+            return; // someone changed the subscription meanwhile; their change scheduled its own next step
+        }
+
+        var current = await AfterChangeAsync(s.CustomerId, s.Id, outcome.InvoiceId, Actors.Scheduler, cancellationToken);
+        if (outcome.InvoiceId is { } invoiceId && await store.GetInvoiceAsync(s.CustomerId, invoiceId, cancellationToken) is { Value.Status: InvoiceStatus.Open }
+            && await store.AttemptsAsync(s.CustomerId, invoiceId, cancellationToken) is [.., { Value.Status: not null and not CollectionStatus.Succeeded }])
+        {
+            await MarkFailedAsync(current, cancellationToken);
+        }
+    }
+
+    /// <summary>A renewal or trial-end invoice could not be collected: active / trialing → past_due (dunning takes over).</summary>
+    private async Task MarkFailedAsync(Subscription subscription, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var stored = await store.GetSubscriptionAsync(subscription.CustomerId, subscription.Id, cancellationToken) ?? throw new NotFoundException("subscription", subscription.Id);
+            if (stored.Value.Version != subscription.Version)
+            {
+                return;
+            }
+
+            var failed = stored.Value.MarkPaymentFailed(await NowAsync(subscription.CustomerId, cancellationToken), Actors.Scheduler);
+            if ((await SavePendingAsync(stored, failed, [], cancellationToken)).Saved)
+            {
+                await schedule.ScheduleNextAsync(failed, cancellationToken);
+                await PublishAsync("customer.subscription.updated", failed, $"customer.subscription.updated:{failed.Id}:v{failed.Version}", cancellationToken);
+                return;
+            }
+        }
     }
 
     private async Task<Subscription> CompleteCreationAsync(string customerId, string subscriptionId, string actor, CancellationToken cancellationToken)

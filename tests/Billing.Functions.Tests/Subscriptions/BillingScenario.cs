@@ -61,6 +61,8 @@ public sealed class BillingScenario(HttpClient admin)
             ["Invoicing:SellerAddress"] = "1 Harbour Street; London EC1 1AA; GB",
             ["Invoicing:SellerTaxId"] = "GB123456789",
         };
+        // Own tables: real-time renewals scheduled here must not be run by other tests' sweeps (and vice versa).
+        merged.TryAdd("Storage:NamePrefix", "subs");
         return new BillingApp(fixture.Azurite.ConnectionString, merged, services => services.AddSingleton<IInvoiceCollector>(collector));
     }
 
