@@ -15,6 +15,7 @@ public static class BillingServices
             .Validate(o => o.UsesConnectionString || o.TableServiceUri is not null, "Set AzureWebJobsStorage (connection string) or AzureWebJobsStorage__accountName / service URIs.")
             .ValidateOnStart();
         services.AddSingleton<StorageClients>();
+        services.AddSingleton<BlobSasFactory>();
         services.AddHostedService<StorageInitializer>();
         services.AddSingleton(TimeProvider.System);
         foreach (var table in new[] { TableNames.Billing, TableNames.Idempotency, TableNames.Audit })

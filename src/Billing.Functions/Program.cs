@@ -11,7 +11,9 @@ using Billing.Functions.Idempotency;
 using Billing.Functions.Invoices;
 using Billing.Functions.LocalHost;
 using Billing.Functions.Notifications;
+using Billing.Functions.Payments;
 using Billing.Functions.Scheduling;
+using Billing.Functions.Telemetry;
 using Billing.Functions.TestClocks;
 using Billing.Functions.Triggers;
 
@@ -20,6 +22,7 @@ builder.AddFunctionsHosting();
 await using var azurite = await LocalStorage.StartAzuriteIfNeededAsync(builder);
 
 builder.Services
+    .AddBillingTelemetry(builder.Configuration, builder.Environment)
     .AddHttpConventions(builder.Configuration)
     .AddBillingAuth(builder.Configuration)
     .AddBillingStorage(builder.Configuration)
@@ -29,7 +32,8 @@ builder.Services
     .AddSubscriptionsAndInvoicing()
     .AddNotifications(builder.Configuration)
     .AddTestClocks(builder.Configuration)
-    .AddLocalTriggerHost(builder.Configuration);
+    .AddLocalTriggerHost(builder.Configuration)
+    .AddPayments(builder.Configuration);
 
 var app = builder.Build();
 
@@ -45,6 +49,7 @@ app.MapProductsApi();
 app.MapPricesApi();
 app.MapSubscriptionsAndInvoicingApi();
 app.MapAuditApi();
+app.MapPaymentsEndpoints();
 app.MapNotificationsApi();
 app.MapTestClocksApi();
 app.MapTriggerFunctions();

@@ -42,6 +42,12 @@ public sealed record Customer
 
     public DateTimeOffset? DeletedAt { get; init; }
 
+    /// <summary>The payment processor's customer (created lazily on the first payment-method or payment call), or null.</summary>
+    public string? StripeCustomerId { get; init; }
+
+    /// <summary>The payment method charged when none is named (one-off payments, invoices), or null.</summary>
+    public string? DefaultPaymentMethodId { get; init; }
+
     /// <summary>Creates a customer from validated input; throws <see cref="DomainValidationException"/> listing every bad field.</summary>
     public static Customer Create(CustomerInput input, string id, DateTimeOffset now)
     {

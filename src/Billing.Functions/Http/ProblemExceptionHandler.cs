@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Billing.Domain;
+using Billing.Domain.Payments;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 
@@ -37,6 +38,15 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
             NotFoundException e => new ProblemDetails { Status = StatusCodes.Status404NotFound, Title = "Not found", Detail = e.Message, Extensions = { ["code"] = "resource_missing" } },
             InvalidStateException e => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "Conflict", Detail = e.Message, Extensions = { ["code"] = e.Code } },
             ConcurrencyConflictException e => new ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "Concurrent update", Detail = e.Message, Extensions = { ["code"] = "concurrent_update" } },
+            PaymentDeclinedException e => Declined(e),
+            PaymentGatewayUnavailableException e => Unavailable(httpContext, e),
+            PaymentGatewayRejectedException e => new ProblemDetails
+            {
+                Status = e.IsConflict ? StatusCodes.Status409Conflict : StatusCodes.Status400BadRequest,
+                Title = "Payment request rejected",
+                Detail = e.Message,
+                Extensions = { ["code"] = e.Code },
+            },
             CurrencyMismatchException e => new ProblemDetails { Status = StatusCodes.Status400BadRequest, Title = "Currency mismatch", Detail = e.Message, Extensions = { ["code"] = "currency_mismatch" } },
             OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested => null,
             _ => null,
@@ -50,6 +60,34 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
 
         httpContext.Response.StatusCode = problem.Status!.Value;
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception });
+    }
+
+    /// <summary>402 for a declined card: a plain message, the decline code and what it means for retrying.</summary>
+    private static ProblemDetails Declined(PaymentDeclinedException e) => new()
+    {
+        Status = StatusCodes.Status402PaymentRequired,
+        Title = "Payment declined",
+        Detail = e.Failure.Message,
+        Extensions =
+        {
+            ["code"] = e.Failure.Code,
+            ["decline_code"] = e.Failure.DeclineCode ?? e.Failure.Code,
+            ["decline_class"] = JsonNamingPolicy.SnakeCaseLower.ConvertName(e.Failure.Class.ToString()),
+            ["payment"] = e.PaymentId,
+        },
+    };
+
+    /// <summary>503 with Retry-After when the payment processor stayed unavailable through our retries.</summary>
+    private static ProblemDetails Unavailable(HttpContext context, PaymentGatewayUnavailableException e)
+    {
+        context.Response.Headers.RetryAfter = ((long)Math.Ceiling(e.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return new ProblemDetails
+        {
+            Status = StatusCodes.Status503ServiceUnavailable,
+            Title = "Payment processor unavailable",
+            Detail = "The payment processor is temporarily unavailable. Retry after the number of seconds in Retry-After, with the same Idempotency-Key.",
+            Extensions = { ["code"] = "payment_processor_unavailable" },
+        };
     }
 
     public static ProblemDetails Validation(IReadOnlyDictionary<string, string[]> errors) => new HttpValidationProblemDetails(errors.ToDictionary())

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Billing.Functions.LocalHost;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Billing.Functions.Tests.Infrastructure;
@@ -57,7 +58,7 @@ public sealed class AppCollection : ICollectionFixture<AppFixture>
     public const string Name = "app";
 }
 
-/// <summary>The real app (every middleware, endpoint and adapter) in a test server, with known keys.</summary>
+/// <summary>The real app (every middleware, endpoint and adapter) in a test server, with known keys; <c>services</c> overrides registrations (e.g. a Stripe emulator).</summary>
 public sealed class BillingApp(
     string storageConnectionString,
     IReadOnlyDictionary<string, string?>? settings = null,
@@ -85,7 +86,7 @@ public sealed class BillingApp(
 
         if (services is not null)
         {
-            builder.ConfigureServices(services);
+            builder.ConfigureTestServices(services);
         }
     }
 

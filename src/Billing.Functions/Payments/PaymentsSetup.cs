@@ -1,0 +1,41 @@
+using Billing.Domain.Payments;
+using Billing.Functions.Storage;
+using Billing.Functions.StripeGateway;
+using Billing.Functions.Triggers;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Emulator = Billing.StripeEmulator.StripeEmulator;
+
+namespace Billing.Functions.Payments;
+
+/// <summary>Registers the Stripe gateway, payment storage, payment use cases and the Stripe event processor.</summary>
+public static class PaymentsSetup
+{
+    public static IServiceCollection AddPayments(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<StripeOptions>().Bind(configuration.GetSection(StripeOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<StripeOptions>, StripeOptionsValidator>();
+        services.TryAddSingleton(_ => new Emulator());
+        services.AddSingleton<StripeRuntime>();
+        services.AddSingleton<IPaymentGateway, StripePaymentGateway>();
+        services.AddSingleton<IPaymentStore, TablePaymentStore>();
+        services.AddSingleton<PaymentService>();
+        services.AddSingleton<StripeEventStore>();
+        services.AddSingleton(new StorageResource(StorageResourceKind.Table, StripeEventStore.TableName));
+        services.AddQueueFunction<StripeEventsFunction>(StripeEventsFunction.Queue);
+        services.AddHostedService<EmulatorWebhookRegistration>();
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapPaymentsEndpoints(this IEndpointRouteBuilder routes) =>
+        routes.MapPaymentsApi().MapPaymentMethodsApi().MapStripeWebhookApi();
+
+    private sealed class StripeOptionsValidator : IValidateOptions<StripeOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, StripeOptions options)
+        {
+            var problems = options.Problems().ToList();
+            return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+        }
+    }
+}

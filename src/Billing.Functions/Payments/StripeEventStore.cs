@@ -1,0 +1,95 @@
+using Azure;
+using Billing.Domain;
+using Billing.Functions.Storage;
+
+namespace Billing.Functions.Payments;
+
+/// <summary>What became of a received Stripe event.</summary>
+public enum StripeEventStatus
+{
+    /// <summary>Stored and queued, not processed yet.</summary>
+    Received,
+
+    /// <summary>Our records were converged on Stripe's state.</summary>
+    Processed,
+
+    /// <summary>A type we do not act on (acknowledged, kept).</summary>
+    Ignored,
+
+    /// <summary>About an object we do not know (yet): kept and re-examined later.</summary>
+    Unmatched,
+}
+
+/// <summary>
+/// One Stripe event as received: its id, type, the object it is about, Stripe's <c>created</c>, the verified raw
+/// payload, and what processing made of it.
+/// </summary>
+public sealed record StripeEventRecord
+{
+    public required string Id { get; init; }
+
+    public required string Type { get; init; }
+
+    public string? ObjectId { get; init; }
+
+    public DateTimeOffset Created { get; init; }
+
+    public bool Livemode { get; init; }
+
+    public required string Payload { get; init; }
+
+    public DateTimeOffset ReceivedAt { get; init; }
+
+    public StripeEventStatus Status { get; init; }
+
+    public int Attempts { get; init; }
+
+    public DateTimeOffset? ProcessedAt { get; init; }
+
+    public string? Note { get; init; }
+}
+
+/// <summary>
+/// Received Stripe events in the <c>StripeEvents</c> table: partition = event type (so e.g. every
+/// <c>charge.dispute.created</c> is one range query), row key = Stripe's event id (insert-if-absent records each event once).
+/// </summary>
+public sealed class StripeEventStore(StorageClients clients)
+{
+    public const string TableName = "StripeEvents";
+
+    private readonly JsonTable table = new(clients.Table(TableName));
+
+    /// <summary>Stores the event unless its id is already stored; returns the stored record and whether it was new.</summary>
+    public async Task<(StripeEventRecord Record, bool Created)> AddAsync(StripeEventRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        try
+        {
+            await table.InsertAsync(record.Type, record.Id, record, new Dictionary<string, object?> { ["Status"] = Name(record.Status) }, cancellationToken);
+            return (record, true);
+        }
+        catch (RequestFailedException e) when (e.Status == 409)
+        {
+            return (await GetAsync(record.Type, record.Id, cancellationToken) ?? record, false);
+        }
+    }
+
+    public async Task<StripeEventRecord?> GetAsync(string type, string id, CancellationToken cancellationToken = default) =>
+        IsKey(type) && IsKey(id) && await table.GetAsync<StripeEventRecord>(type, id, cancellationToken) is { } row ? row.Value : null;
+
+    public Task<StripeEventRecord> UpdateAsync(StripeEventRecord record, Func<StripeEventRecord, StripeEventRecord> change, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return table.UpdateAsync(record.Type, record.Id, "event", change, r => new Dictionary<string, object?> { ["Status"] = Name(r.Status) }, cancellationToken);
+    }
+
+    /// <summary>Events of one type in event-id order, optionally only those with <paramref name="status"/>.</summary>
+    public Task<ListPage<StripeEventRecord>> ListAsync(string type, StripeEventStatus? status, int limit, string? startingAfter, CancellationToken cancellationToken = default) =>
+        table.ListAsync<StripeEventRecord>(type, "evt_", startingAfter, limit, status is { } s ? $"Status eq {Keys.Quote(Name(s))}" : null, cancellationToken);
+
+    private static string Name(StripeEventStatus status) => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(status.ToString());
+
+    /// <summary>Stripe ids and types only (table keys forbid / \ # ? and control characters).</summary>
+    public static bool IsKey(string? value) =>
+        value is { Length: > 0 and <= 255 } && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-');
+}

@@ -1,0 +1,120 @@
+using System.Text.Json.Nodes;
+using Billing.Domain.Payments;
+using Billing.Functions.Storage;
+using Billing.Functions.Triggers;
+
+namespace Billing.Functions.Payments;
+
+/// <summary>
+/// Processes stored Stripe events from the <c>stripe-events</c> queue. It never trusts an event's snapshot for state:
+/// it re-reads the object from Stripe and mirrors that, so any order and any number of deliveries converge on Stripe's
+/// truth (and a late, older event cannot overwrite a newer state). Events about objects we do not know (yet) are kept as
+/// <see cref="StripeEventStatus.Unmatched"/> and re-examined later with growing delays; dispute events are kept for the
+/// disputes work; other types are acknowledged and ignored.
+/// </summary>
+public sealed partial class StripeEventsFunction(StripeEventStore events, PaymentService payments, StorageClients clients, TimeProvider clock, ILogger<StripeEventsFunction> logger) : IQueueFunction
+{
+    public const string Queue = "stripe-events";
+
+    /// <summary>How many times an unmatched event is re-examined before it waits for manual reconciliation.</summary>
+    public const int MaxUnmatchedAttempts = 8;
+
+    public string FunctionName => "StripeEvents";
+
+    public string QueueName => Queue;
+
+    public async Task HandleAsync(QueueMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (StripeEventMessage.Parse(message.Text) is not { } pointer || await events.GetAsync(pointer.Type, pointer.Id, cancellationToken) is not { } record)
+        {
+            LogUnknownMessage(logger, message.Id);
+            return;
+        }
+
+        if (record.Status is StripeEventStatus.Processed or StripeEventStatus.Ignored)
+        {
+            return;
+        }
+
+        var (status, note) = await ProcessAsync(record, cancellationToken);
+        var now = clock.GetUtcNow();
+        var updated = await events.UpdateAsync(record, r => r with
+        {
+            Status = status,
+            Attempts = r.Attempts + 1,
+            ProcessedAt = status == StripeEventStatus.Unmatched ? r.ProcessedAt : now,
+            Note = note,
+        }, cancellationToken);
+        LogProcessed(logger, record.Id, record.Type, status);
+        if (status == StripeEventStatus.Unmatched && updated.Attempts < MaxUnmatchedAttempts)
+        {
+            var delay = TimeSpan.FromSeconds(Math.Min(3600, 30 * Math.Pow(2, updated.Attempts - 1)));
+            await clients.Queue(Queue).SendMessageAsync(message.Text, visibilityTimeout: delay, cancellationToken: cancellationToken);
+        }
+    }
+
+    private async Task<(StripeEventStatus Status, string? Note)> ProcessAsync(StripeEventRecord record, CancellationToken cancellationToken)
+    {
+        var data = JsonNode.Parse(record.Payload)?["data"];
+        var obj = data?["object"];
+        var type = record.Type;
+        if (type.StartsWith("charge.dispute.", StringComparison.Ordinal))
+        {
+            return (StripeEventStatus.Processed, "kept for disputes");
+        }
+
+        string? paymentIntent = type switch
+        {
+            _ when type.StartsWith("payment_intent.", StringComparison.Ordinal) => Text(obj, "id"),
+            "charge.refunded" or "charge.refund.updated" or "charge.succeeded" or "charge.failed" or "charge.captured"
+                or "refund.created" or "refund.updated" or "refund.failed" => Text(obj, "payment_intent"),
+            _ => null,
+        };
+        if (paymentIntent is not null)
+        {
+            return await payments.ReconcileAsync(paymentIntent, cancellationToken) is { } payment
+                ? (StripeEventStatus.Processed, payment.Id)
+                : (StripeEventStatus.Unmatched, "no payment of ours matches " + paymentIntent);
+        }
+
+        string? customer;
+        string? candidate;
+        switch (type)
+        {
+            case "setup_intent.succeeded":
+                (customer, candidate) = (Text(obj, "customer"), Text(obj, "payment_method"));
+                break;
+            case "payment_method.attached":
+                (customer, candidate) = (Text(obj, "customer"), Text(obj, "id"));
+                break;
+            case "payment_method.detached":
+                (customer, candidate) = (Text(data?["previous_attributes"], "customer"), null);
+                break;
+            case "customer.updated":
+                (customer, candidate) = (Text(obj, "id"), null);
+                break;
+            default:
+                return (type.StartsWith("charge.", StringComparison.Ordinal) || type.StartsWith("refund.", StringComparison.Ordinal)) && obj?["payment_intent"] is null
+                    ? (StripeEventStatus.Unmatched, "no payment intent on the object")
+                    : (StripeEventStatus.Ignored, null);
+        }
+
+        if (customer is null)
+        {
+            return (StripeEventStatus.Ignored, "no customer on the object");
+        }
+
+        return await payments.SyncDefaultPaymentMethodAsync(customer, candidate, cancellationToken) is { } synced
+            ? (StripeEventStatus.Processed, synced.Id)
+            : (StripeEventStatus.Unmatched, "no customer of ours matches " + customer);
+    }
+
+    private static string? Text(JsonNode? node, string name) => node?[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stripe event message {MessageId} points at no stored event; dropped")]
+    private static partial void LogUnknownMessage(ILogger logger, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stripe event {EventId} ({Type}): {Status}")]
+    private static partial void LogProcessed(ILogger logger, string eventId, string type, StripeEventStatus status);
+}

@@ -1,0 +1,171 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Billing.Domain;
+using Billing.Functions.Auth;
+using Billing.Functions.Http;
+using Billing.Functions.Storage;
+using Billing.Functions.StripeGateway;
+using Microsoft.Extensions.Options;
+using Stripe;
+
+namespace Billing.Functions.Payments;
+
+/// <summary>
+/// <c>POST /api/webhooks/stripe</c>: authenticated by its signature alone. The raw body is verified against every
+/// configured secret (rotation) within the timestamp tolerance; anything else is 400 and nothing is stored. A verified
+/// event is recorded once by id (a duplicate is a 200 no-op), queued on <c>stripe-events</c>, and answered 200 at once;
+/// <see cref="StripeEventsFunction"/> processes it. <c>GET /api/stripe-events?type=…</c> lists stored events (admin).
+/// </summary>
+public static partial class StripeWebhookApi
+{
+    public static IEndpointRouteBuilder MapStripeWebhookApi(this IEndpointRouteBuilder routes)
+    {
+        routes.MapPost("/api/webhooks/stripe", ReceiveAsync).AllowAnonymous().WithTags("Webhooks").WithSummary("Stripe webhook (signed by Stripe)");
+
+        routes.MapGet("/api/stripe-events", async (HttpRequest request, StripeEventStore events, CancellationToken cancellationToken) =>
+        {
+            var errors = new ValidationErrors();
+            string? type = request.Query["type"];
+            errors.AddIf(!StripeEventStore.IsKey(type), "type", "Required: a Stripe event type such as 'charge.dispute.created'.");
+            StripeEventStatus? status = null;
+            if (request.Query["status"].ToString() is { Length: > 0 } raw)
+            {
+                status = Enum.GetValues<StripeEventStatus>().Cast<StripeEventStatus?>().FirstOrDefault(s => JsonNamingPolicy.SnakeCaseLower.ConvertName(s!.Value.ToString()) == raw);
+                errors.AddIf(status is null, "status", "Must be received, processed, ignored or unmatched.");
+            }
+
+            var limit = Paging.DefaultLimit;
+            if (request.Query["limit"].ToString() is { Length: > 0 } rawLimit && (!int.TryParse(rawLimit, System.Globalization.CultureInfo.InvariantCulture, out limit) || limit is < 1 or > Paging.MaxLimit))
+            {
+                errors.Add("limit", $"Must be a whole number from 1 to {Paging.MaxLimit}.");
+            }
+
+            string? after = request.Query["starting_after"];
+            errors.AddIf(after is not null && !StripeEventStore.IsKey(after), "starting_after", "Must be an event id from a previous page.");
+            errors.ThrowIfAny();
+            var page = await events.ListAsync(type!, status, limit, after, cancellationToken);
+            return TypedResults.Ok(new ListResponse<StripeEventResponse>([.. page.Data.Select(StripeEventResponse.From)], page.HasMore, "/api/stripe-events"));
+        }).RequireAuthorization(AuthSetup.AdminPolicy).WithTags("Webhooks").WithSummary("List received Stripe events of one type (e.g. disputes)");
+        return routes;
+    }
+
+    private static async Task<IResult> ReceiveAsync(
+        HttpRequest request,
+        StripeRuntime runtime,
+        IOptions<StripeOptions> options,
+        StripeEventStore events,
+        StorageClients clients,
+        TimeProvider clock,
+        ILoggerFactory loggers,
+        CancellationToken cancellationToken)
+    {
+        var logger = loggers.CreateLogger(typeof(StripeWebhookApi));
+        using var reader = new StreamReader(request.Body, System.Text.Encoding.UTF8);
+        var payload = await reader.ReadToEndAsync(cancellationToken);
+        var header = request.Headers["Stripe-Signature"].ToString();
+        Event? verified = null;
+        if (header.Length > 0)
+        {
+            foreach (var secret in runtime.WebhookSecrets)
+            {
+                try
+                {
+                    verified = EventUtility.ConstructEvent(payload, header, secret, options.Value.WebhookTolerance, clock.GetUtcNow().ToUnixTimeSeconds(), throwOnApiVersionMismatch: false);
+                    break;
+                }
+                catch (StripeException)
+                {
+                    // Try the next secret (rotation); a stale timestamp fails them all.
+                }
+                catch (JsonException)
+                {
+                    break;
+                }
+                catch (Newtonsoft.Json.JsonException)
+                {
+                    break;
+                }
+            }
+        }
+
+        if (verified is null || !StripeEventStore.IsKey(verified.Id) || !StripeEventStore.IsKey(verified.Type))
+        {
+            LogRejected(logger, header.Length > 0);
+            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid signature",
+                detail: "The Stripe-Signature header is missing, does not match the payload, or its timestamp is outside the tolerance.",
+                extensions: new Dictionary<string, object?> { ["code"] = "invalid_signature" });
+        }
+
+        var record = new StripeEventRecord
+        {
+            Id = verified.Id,
+            Type = verified.Type,
+            ObjectId = ObjectId(payload),
+            Created = new DateTimeOffset(DateTime.SpecifyKind(verified.Created, DateTimeKind.Utc)),
+            Livemode = verified.Livemode,
+            Payload = payload,
+            ReceivedAt = clock.GetUtcNow(),
+            Status = StripeEventStatus.Received,
+        };
+        var (stored, created) = await events.AddAsync(record, cancellationToken);
+        if (created || stored.Status == StripeEventStatus.Received)
+        {
+            // A duplicate of an event never processed (e.g. we crashed before queueing it) is queued again: processing is idempotent.
+            await clients.Queue(StripeEventsFunction.Queue).SendMessageAsync(StripeEventMessage.Serialize(stored.Type, stored.Id), cancellationToken);
+        }
+
+        LogReceived(logger, verified.Id, verified.Type, !created);
+        return TypedResults.Ok(new WebhookAck(true, !created));
+    }
+
+    private static string? ObjectId(string payload)
+    {
+        try
+        {
+            return JsonNode.Parse(payload)?["data"]?["object"]?["id"]?.GetValue<string>();
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stripe webhook rejected (signature header present: {HasHeader})")]
+    private static partial void LogRejected(ILogger logger, bool hasHeader);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stripe event {EventId} ({Type}) received; duplicate: {Duplicate}")]
+    private static partial void LogReceived(ILogger logger, string eventId, string type, bool duplicate);
+}
+
+/// <summary>The webhook's answer.</summary>
+public sealed record WebhookAck(bool Received, bool Duplicate);
+
+/// <summary>The queue message that points at a stored event.</summary>
+public sealed record StripeEventMessage(string Type, string Id)
+{
+    public static string Serialize(string type, string id) => JsonSerializer.Serialize(new StripeEventMessage(type, id), StorageJson.Options);
+
+    public static StripeEventMessage? Parse(string text)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<StripeEventMessage>(text, StorageJson.Options);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}
+
+/// <summary>A stored Stripe event on the wire (without its payload).</summary>
+public sealed record StripeEventResponse(string Id, string Type, string? ObjectId, DateTimeOffset Created, DateTimeOffset ReceivedAt, StripeEventStatus Status, int Attempts, DateTimeOffset? ProcessedAt, string? Note)
+{
+    public string Object => "stripe_event";
+
+    public static StripeEventResponse From(StripeEventRecord r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        return new(r.Id, r.Type, r.ObjectId, r.Created, r.ReceivedAt, r.Status, r.Attempts, r.ProcessedAt, r.Note);
+    }
+}

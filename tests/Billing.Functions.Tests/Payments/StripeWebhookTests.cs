@@ -1,0 +1,136 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Billing.Functions.Tests.Infrastructure;
+using Stripe;
+
+namespace Billing.Functions.Tests.Payments;
+
+[Collection(AppCollection.Name)]
+public sealed class StripeWebhookTests(AppFixture fixture)
+{
+    private const string Payload = """{"id":"evt_test_forged","object":"event","api_version":"2026-10-28.endive","created":1700000000,"data":{"object":{"id":"pi_forged","object":"payment_intent"}},"livemode":false,"pending_webhooks":1,"request":{"id":null,"idempotency_key":null},"type":"payment_intent.succeeded"}""";
+
+    [Fact]
+    public async Task Unsigned_badly_signed_and_stale_webhooks_are_400_and_nothing_is_stored()
+    {
+        await using var h = await PaymentsHarness.StartAsync(fixture);
+
+        (await h.PostWebhookAsync(Payload, null)).AssertProblem(HttpStatusCode.BadRequest);
+        var forged = await h.PostWebhookAsync(Payload, PaymentsHarness.Sign(Payload, "whsec_attacker", DateTimeOffset.UtcNow));
+        forged.AssertProblem(HttpStatusCode.BadRequest);
+        Assert.Equal("invalid_signature", (string?)forged.Body["code"]);
+        (await h.PostWebhookAsync(Payload + " ", PaymentsHarness.Sign(Payload, PaymentsHarness.WebhookSecret, DateTimeOffset.UtcNow))).AssertProblem(HttpStatusCode.BadRequest);
+        (await h.PostWebhookAsync(Payload, PaymentsHarness.Sign(Payload, PaymentsHarness.WebhookSecret, DateTimeOffset.UtcNow.AddSeconds(-301)))).AssertProblem(HttpStatusCode.BadRequest);
+        (await h.PostWebhookAsync(Payload, "t=abc,v1=00")).AssertProblem(HttpStatusCode.BadRequest);
+
+        var stored = await h.Admin.GetJsonAsync("/api/stripe-events?type=payment_intent.succeeded");
+        Assert.Empty(stored.Body["data"]!.AsArray());
+        await h.DrainEventsAsync();
+    }
+
+    [Fact]
+    public async Task Either_secret_verifies_during_a_rotation_and_a_duplicate_is_a_200_no_op()
+    {
+        await using var h = await PaymentsHarness.StartAsync(fixture);
+
+        var first = await h.PostWebhookAsync(Payload, PaymentsHarness.Sign(Payload, PaymentsHarness.RotatedSecret, DateTimeOffset.UtcNow.AddSeconds(-200)));
+        var again = await h.PostWebhookAsync(Payload, PaymentsHarness.Sign(Payload, PaymentsHarness.WebhookSecret, DateTimeOffset.UtcNow));
+
+        Assert.Equal(HttpStatusCode.OK, first.Status);
+        Assert.False((bool)first.Body["duplicate"]!);
+        Assert.Equal(HttpStatusCode.OK, again.Status);
+        Assert.True((bool)again.Body["duplicate"]!);
+        var stored = (await h.Admin.GetJsonAsync("/api/stripe-events?type=payment_intent.succeeded")).Body["data"]!.AsArray();
+        Assert.Equal("evt_test_forged", (string?)Assert.Single(stored)!["id"]);
+    }
+
+    [Fact]
+    public async Task An_event_about_a_payment_made_outside_the_API_is_kept_unmatched_not_dropped()
+    {
+        await using var h = await PaymentsHarness.StartAsync(fixture);
+        var stripe = new StripeClient("sk_test_outside", httpClient: new SystemNetHttpClient(new HttpClient(h.Emulator.CreateHandler()), 0), apiBase: StripeEmulator.StripeEmulator.InProcessBaseUrl);
+        await new PaymentIntentService(stripe).CreateAsync(new PaymentIntentCreateOptions { Amount = 900, Currency = "usd", PaymentMethod = "pm_card_visa", Confirm = true });
+
+        await h.DrainEventsAsync();
+
+        var unmatched = (await h.Admin.GetJsonAsync("/api/stripe-events?type=payment_intent.succeeded&status=unmatched")).Body["data"]!.AsArray();
+        var kept = Assert.Single(unmatched)!;
+        Assert.Equal(1, (int)kept["attempts"]!);
+        Assert.StartsWith("pi_", (string?)kept["object_id"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Events_delivered_twice_and_shuffled_converge_on_the_same_state_as_in_order_delivery()
+    {
+        await using var h = await PaymentsHarness.StartAsync(fixture);
+        var (customer, _) = await h.CustomerWithCardAsync();
+        h.Emulator.Webhooks.Pause();
+        h.Emulator.MakeNextPaymentsProcessing();
+        var processing = await h.PayAsync(customer, 8000);
+        Assert.Equal("processing", (string?)processing.Body["status"]);
+        h.Emulator.SettleProcessingPayments();
+        var paid = (string)processing.Body["stripe_payment_intent_id"]!;
+        h.Emulator.MakeNextRefundsPending();
+        var refund = await h.Admin.PostJsonAsync($"/api/payments/{processing.Id()}/refunds", new { amount = 3000 }, "r-order");
+        h.Emulator.SettleRefund((string)refund.Body["stripe_refund_id"]!);
+
+        // Every event, newest first, each twice: older states arrive after newer ones.
+        var events = h.Emulator.GetEvents().Where(e => (string?)e["type"] is { } t && (t.StartsWith("payment_intent.", StringComparison.Ordinal) || t.StartsWith("charge.", StringComparison.Ordinal) || t.StartsWith("refund.", StringComparison.Ordinal))).Reverse().ToList();
+        Assert.True(events.Count >= 6);
+        foreach (var e in events.Concat(events))
+        {
+            var json = e.ToJsonString();
+            Assert.Equal(HttpStatusCode.OK, (await h.PostWebhookAsync(json, PaymentsHarness.Sign(json, PaymentsHarness.WebhookSecret, DateTimeOffset.UtcNow))).Status);
+        }
+
+        await h.DrainEventsAsync();
+        h.Emulator.Webhooks.DuplicateProbability = 0.5;
+        h.Emulator.Webhooks.ShuffleBatches = true;
+        h.Emulator.Webhooks.Resume();
+        await h.DrainEventsAsync();
+
+        var final = await h.Admin.GetJsonAsync($"/api/payments/{processing.Id()}");
+        Assert.Equal("succeeded", (string?)final.Body["status"]);
+        Assert.Equal(8000, (long)final.Body["amount_received"]!);
+        Assert.Equal(3000, (long)final.Body["amount_refunded"]!);
+        Assert.Equal("succeeded", (string?)(await h.Admin.GetJsonAsync($"/api/payments/{processing.Id()}/refunds")).Body["data"]![0]!["status"]);
+        Assert.Equal("succeeded", (string?)h.Emulator.GetObject(paid)!["status"]);
+    }
+
+    [Fact]
+    public async Task Dispute_events_are_kept_queryable_by_type()
+    {
+        await using var h = await PaymentsHarness.StartAsync(fixture);
+        var (customer, _) = await h.CustomerWithCardAsync("pm_card_createDispute");
+        Assert.Equal(HttpStatusCode.Created, (await h.PayAsync(customer, 5000)).Status);
+
+        await h.DrainEventsAsync();
+
+        var disputes = (await h.Admin.GetJsonAsync("/api/stripe-events?type=charge.dispute.created")).Body["data"]!.AsArray();
+        var dispute = Assert.Single(disputes)!;
+        Assert.Equal("processed", (string?)dispute["status"]);
+        Assert.StartsWith("du_", (string?)dispute["object_id"], StringComparison.Ordinal);
+        (await h.Admin.GetJsonAsync("/api/stripe-events")).AssertProblem(HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task Unknown_event_types_are_acknowledged_and_ignored()
+    {
+        await using var h = await PaymentsHarness.StartAsync(fixture);
+        var payload = new JsonObject
+        {
+            ["id"] = "evt_test_unknown",
+            ["object"] = "event",
+            ["api_version"] = "2026-10-28.endive",
+            ["created"] = 1_700_000_000,
+            ["data"] = new JsonObject { ["object"] = new JsonObject { ["id"] = "prod_x", ["object"] = "product" } },
+            ["livemode"] = false,
+            ["type"] = "product.created",
+        }.ToJsonString();
+
+        Assert.Equal(HttpStatusCode.OK, (await h.PostWebhookAsync(payload, PaymentsHarness.Sign(payload, PaymentsHarness.WebhookSecret, DateTimeOffset.UtcNow))).Status);
+        await h.DrainEventsAsync();
+
+        Assert.Equal("ignored", (string?)(await h.Admin.GetJsonAsync("/api/stripe-events?type=product.created")).Body["data"]![0]!["status"]);
+    }
+}
