@@ -1,4 +1,5 @@
 using Billing.Domain.Customers;
+using Billing.Domain.Payments;
 
 namespace Billing.Domain.Invoicing;
 
@@ -18,16 +19,6 @@ public enum CollectionStatus
     Failed,
 }
 
-/// <summary>Whether a decline is worth retrying (dunning reads this).</summary>
-public enum DeclineClass
-{
-    /// <summary>Insufficient funds, processing error, try again later.</summary>
-    Soft,
-
-    /// <summary>Stolen or lost card, do not honor, invalid account: retrying will not help.</summary>
-    Hard,
-}
-
 /// <summary>The outcome of <see cref="IInvoiceCollector.CollectAsync"/>.</summary>
 public sealed record CollectionResult
 {
@@ -41,6 +32,7 @@ public sealed record CollectionResult
 
     public string? DeclineCode { get; init; }
 
+    /// <summary>What a decline means for the next attempt (dunning reads this).</summary>
     public DeclineClass? DeclineClass { get; init; }
 
     /// <summary>A short, customer-safe explanation (never card data).</summary>
@@ -69,4 +61,10 @@ public sealed record CollectionResult
 public interface IInvoiceCollector
 {
     Task<CollectionResult> CollectAsync(Invoice invoice, Customer customer, int attempt, bool offSession, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The current outcome of a payment an earlier attempt started (e.g. one that required authentication, which the
+    /// customer may have completed since). Never starts a new payment.
+    /// </summary>
+    Task<CollectionResult> RefreshAsync(Invoice invoice, string paymentId, CancellationToken cancellationToken = default);
 }

@@ -1,4 +1,5 @@
 using Billing.Domain.Invoicing;
+using Billing.Domain.Payments;
 using Billing.Functions.Storage;
 
 namespace Billing.Functions.Invoices;

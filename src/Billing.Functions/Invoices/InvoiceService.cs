@@ -157,7 +157,7 @@ public sealed class InvoiceService(
             var now = await clock.NowForAsync(customer, cancellationToken);
             var batch = new PartitionBatch(customerId);
             string number;
-            if (options.Value.AccountWide)
+            if (options.Value.IsAccountWide())
             {
                 number = await accountNumbering.ReserveAsync(invoice.Id, now, cancellationToken);
             }
@@ -198,7 +198,8 @@ public sealed class InvoiceService(
 
     /// <summary>
     /// Collects an open invoice through <see cref="IInvoiceCollector"/>. An attempt left open by a crash is repeated
-    /// with its own number (same idempotency key, so never a second charge). With <paramref name="newAttempt"/> false
+    /// with its own number (same idempotency key, so never a second charge); a payment waiting for authentication is
+    /// re-read first and recorded if it succeeded, and no new payment starts while it still waits. With <paramref name="newAttempt"/> false
     /// (resuming a request) no attempt is started when one already ended; with true (an explicit pay) the next one is.
     /// </summary>
     public async Task<(Invoice Invoice, PaymentAttempt? Attempt)> CollectAsync(string customerId, string invoiceId, bool offSession, bool newAttempt, CancellationToken cancellationToken = default)
@@ -210,6 +211,21 @@ public sealed class InvoiceService(
         if (invoice.Status is not (InvoiceStatus.Open or InvoiceStatus.Uncollectible) || invoice.AmountRemaining == 0)
         {
             return (invoice, last?.Value);
+        }
+
+        if (last is { Value: { Status: CollectionStatus.RequiresAction, PaymentId: { } started } })
+        {
+            // The customer may have authenticated since: settle that payment before ever starting another one.
+            var current = await collector.RefreshAsync(invoice, started, cancellationToken);
+            if (current.Status is CollectionStatus.Succeeded or CollectionStatus.RequiresAction)
+            {
+                return current.Status == CollectionStatus.RequiresAction
+                    ? (invoice, last.Value)
+                    : await RecordOutcomeAsync(customerId, invoiceId, last.Value.Number, current, cancellationToken);
+            }
+
+            await RecordOutcomeAsync(customerId, invoiceId, last.Value.Number, current, cancellationToken);
+            last = (await store.AttemptsAsync(customerId, invoiceId, cancellationToken))[^1];
         }
 
         int number;
@@ -245,7 +261,8 @@ public sealed class InvoiceService(
             var row = TableInvoicingStore.AttemptRow(invoiceId, number);
             var stored = await store.GetAsync<PaymentAttempt>(customerId, row, cancellationToken) ?? throw new NotFoundException("payment_attempt", row);
             var loaded = await store.GetInvoiceAsync(customerId, invoiceId, cancellationToken) ?? throw new NotFoundException("invoice", invoiceId);
-            if (stored.Value.Status is not null)
+            // An attempt's outcome is final, except requires_action, which ends when the customer authenticates (or gives up).
+            if (stored.Value.Status is not null and not CollectionStatus.RequiresAction || result.Status == stored.Value.Status)
             {
                 return (loaded.Value, stored.Value);
             }
@@ -327,14 +344,14 @@ public sealed class InvoiceService(
 
     /// <summary>
     /// Issues a credit note: the note, the invoice's new amounts and (credit to balance) the balance and its transaction
-    /// in one transaction. Refunds move money and wait for the payment gateway.
+    /// in one transaction. Refund credit notes are not supported yet (they need a refund step with its own intent/outcome).
     /// </summary>
     public async Task<(CreditNote Note, Invoice Invoice)> IssueCreditNoteAsync(string invoiceId, CreditNoteInput input, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(input);
         if (input.Outcome == CreditNoteOutcome.Refund)
         {
-            throw new InvalidStateException("Refunds through a credit note need the payment gateway, which is not connected yet; credit the customer balance instead.", "refunds_unavailable");
+            throw new InvalidStateException("Refunds through a credit note are not supported yet; credit the customer balance instead.", "refunds_unavailable");
         }
 
         var located = await LoadAsync(invoiceId, cancellationToken);

@@ -29,5 +29,5 @@ public sealed class InvoicingOptions
     [StringLength(320)]
     public string? SellerEmail { get; set; }
 
-    public bool AccountWide => Numbering == "account";
+    public bool IsAccountWide() => Numbering == "account";
 }

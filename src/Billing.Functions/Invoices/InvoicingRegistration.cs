@@ -27,8 +27,7 @@ public static class InvoicingRegistration
             services.AddSingleton<IWorkHandler>(sp => new SubscriptionWorkHandler(kind, sp.GetRequiredService<SubscriptionService>()));
         }
 
-        // TODO(payments): replace with the IPaymentGateway-backed collector once the payments branch is merged.
-        services.TryAddSingleton<IInvoiceCollector, UnavailableInvoiceCollector>();
+        services.TryAddSingleton<IInvoiceCollector, GatewayInvoiceCollector>();
         return services;
     }
 

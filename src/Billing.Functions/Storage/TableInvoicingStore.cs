@@ -3,6 +3,7 @@ using Azure;
 using Azure.Data.Tables;
 using Billing.Domain;
 using Billing.Domain.Invoicing;
+using Billing.Domain.Payments;
 using Billing.Domain.Subscriptions;
 
 namespace Billing.Functions.Storage;

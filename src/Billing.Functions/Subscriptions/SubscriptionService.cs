@@ -372,7 +372,7 @@ public sealed class SubscriptionService(
     private async Task<Subscription> CompleteCreationAsync(string customerId, string subscriptionId, string actor, CancellationToken cancellationToken)
     {
         var stored = await store.GetSubscriptionAsync(customerId, subscriptionId, cancellationToken) ?? throw new NotFoundException("subscription", subscriptionId);
-        await BillLatestAsync(stored.Value, actor, newAttempt: false, cancellationToken);
+        await BillLatestAsync(stored.Value, actor, newAttempt: false, offSession: false, cancellationToken);
         var current = (await store.GetSubscriptionAsync(customerId, subscriptionId, cancellationToken))!.Value;
         await schedule.ScheduleNextAsync(current, cancellationToken);
         await PublishAsync("customer.subscription.created", current, $"customer.subscription.created:{subscriptionId}", cancellationToken);
@@ -384,7 +384,7 @@ public sealed class SubscriptionService(
         if (invoiceId is not null)
         {
             var saved = (await store.GetSubscriptionAsync(customerId, subscriptionId, cancellationToken))!.Value;
-            await BillLatestAsync(saved, actor, newAttempt: true, cancellationToken);
+            await BillLatestAsync(saved, actor, newAttempt: true, offSession: true, cancellationToken);
         }
 
         var current = (await store.GetSubscriptionAsync(customerId, subscriptionId, cancellationToken))!.Value;
@@ -397,8 +397,12 @@ public sealed class SubscriptionService(
     private Task PublishAsync(string type, Subscription subscription, string dedupeKey, CancellationToken cancellationToken) =>
         notifier.PublishAsync(type, subscription.CustomerId, SubscriptionResponse.From(subscription), dedupeKey, cancellationToken);
 
-    /// <summary>Finalizes the latest invoice when it is a draft and collects it when it is open (unless collection is paused).</summary>
-    private async Task BillLatestAsync(Subscription subscription, string actor, bool newAttempt, CancellationToken cancellationToken)
+    /// <summary>
+    /// Finalizes the latest invoice when it is a draft and collects it when it is open (unless collection is paused).
+    /// The first invoice is collected on-session (the customer is subscribing now and can authenticate: 3-D Secure
+    /// answers requires_action with a client secret); later ones off-session (3-D Secure is then a decline).
+    /// </summary>
+    private async Task BillLatestAsync(Subscription subscription, string actor, bool newAttempt, bool offSession, CancellationToken cancellationToken)
     {
         if (subscription.LatestInvoiceId is not { } invoiceId || await store.GetInvoiceAsync(subscription.CustomerId, invoiceId, cancellationToken) is not { } stored)
         {
@@ -425,7 +429,7 @@ public sealed class SubscriptionService(
 
         if (invoice.Status == InvoiceStatus.Open && invoice.CollectionMethod == CollectionMethod.ChargeAutomatically && paused is null)
         {
-            await invoices.CollectAsync(subscription.CustomerId, invoiceId, offSession: true, newAttempt, cancellationToken);
+            await invoices.CollectAsync(subscription.CustomerId, invoiceId, offSession, newAttempt, cancellationToken);
         }
     }
 

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Billing.Domain.Customers;
 using Billing.Domain.Invoicing;
+using Billing.Domain.Payments;
 using Billing.Functions.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -33,8 +34,8 @@ public sealed class ScriptedCollector : IInvoiceCollector
         var card = customer.Metadata.GetValueOrDefault("test_card", "visa");
         var result = charges.GetOrAdd(key, _ => card switch
         {
-            "declined" => CollectionResult.Declined("pi_" + key, "generic_decline", DeclineClass.Hard, "Your card was declined."),
-            "insufficient_funds" => CollectionResult.Declined("pi_" + key, "insufficient_funds", DeclineClass.Soft, "Your card has insufficient funds."),
+            "declined" => CollectionResult.Declined("pi_" + key, "generic_decline", DeclineClass.NeverRetry, "Your card was declined."),
+            "insufficient_funds" => CollectionResult.Declined("pi_" + key, "insufficient_funds", DeclineClass.RetryLater, "Your card has insufficient funds."),
             "authentication_required" => CollectionResult.NeedsAction("pi_" + key, $"pi_{invoice.Id}_secret_{attempt}"),
             _ => CollectionResult.Succeeded("pi_" + key, invoice.AmountRemaining),
         });
@@ -45,6 +46,9 @@ public sealed class ScriptedCollector : IInvoiceCollector
 
         return Task.FromResult(result);
     }
+
+    public Task<CollectionResult> RefreshAsync(Invoice invoice, string paymentId, CancellationToken cancellationToken = default) =>
+        Task.FromResult(charges.Values.First(c => c.PaymentId == paymentId));
 }
 
 /// <summary>Catalog and customer set-up shared by the subscription and invoice API tests.</summary>

@@ -104,7 +104,7 @@ public sealed class SubscriptionsApiTests
         Assert.Equal("incomplete", (string?)sub["status"]);
         Assert.Equal("declined", (string?)sub["latest_payment"]!["status"]);
         Assert.Equal("generic_decline", (string?)sub["latest_payment"]!["decline_code"]);
-        Assert.Equal("hard", (string?)sub["latest_payment"]!["decline_class"]);
+        Assert.Equal("never_retry", (string?)sub["latest_payment"]!["decline_class"]);
         var invoice = await given.InvoiceAsync((string)sub["latest_invoice"]!);
         Assert.Equal("open", (string?)invoice["status"]);
         Assert.NotNull((string?)invoice["number"]);
