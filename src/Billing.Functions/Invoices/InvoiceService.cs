@@ -24,7 +24,8 @@ public sealed class InvoiceService(
     ICustomerStore customers,
     IOptions<InvoicingOptions> options,
     IBillingClock clock,
-    INotifier notifier)
+    INotifier notifier,
+    SubscriptionSchedule schedule)
 {
     public const string BalanceTransactionPrefix = "cbtxn";
     private const int MaxAttempts = 60;
@@ -252,6 +253,31 @@ public sealed class InvoiceService(
         return await RecordOutcomeAsync(customerId, invoiceId, number, result, cancellationToken);
     }
 
+    /// <summary>
+    /// Mirrors the gateway's current state of <paramref name="gatewayPaymentId"/> on the invoice attempt that started it
+    /// (after 3-D Secure in the browser, or an attempt whose outcome a crash left unknown). False when no attempt of the
+    /// invoice matches (yet).
+    /// </summary>
+    public async Task<bool> ReconcilePaymentAsync(string invoiceId, string gatewayPaymentId, CancellationToken cancellationToken = default)
+    {
+        if (await store.FindInvoiceAsync(invoiceId, cancellationToken) is not { } located)
+        {
+            return false;
+        }
+
+        var invoice = located.Value;
+        var attempts = await store.AttemptsAsync(invoice.CustomerId, invoiceId, cancellationToken);
+        var attempt = attempts.LastOrDefault(a => a.Value.PaymentId == gatewayPaymentId) ?? attempts.LastOrDefault(a => a.Value.Status is null);
+        if (attempt is null)
+        {
+            return false;
+        }
+
+        var current = await collector.RefreshAsync(invoice, gatewayPaymentId, cancellationToken);
+        await RecordOutcomeAsync(invoice.CustomerId, invoiceId, attempt.Value.Number, current, cancellationToken);
+        return true;
+    }
+
     /// <summary>Completes attempt <paramref name="number"/> with its outcome; a success pays the invoice and activates its subscription in the same transaction.</summary>
     public async Task<(Invoice Invoice, PaymentAttempt Attempt)> RecordOutcomeAsync(string customerId, string invoiceId, int number, CollectionResult result, CancellationToken cancellationToken = default)
     {
@@ -391,8 +417,8 @@ public sealed class InvoiceService(
 
     /// <summary>
     /// Merchant events for a committed change: <c>invoice.paid</c>, <c>invoice.voided</c>,
-    /// <c>invoice.marked_uncollectible</c>, and <c>customer.subscription.updated</c> when a payment activated the
-    /// subscription. Each carries a dedupe key, so a retried step publishes once.
+    /// <c>invoice.marked_uncollectible</c>, and, when a payment activated the subscription, its next step scheduled and
+    /// <c>customer.subscription.updated</c>. Each carries a dedupe key, so a retried step publishes once.
     /// </summary>
     private async Task PublishChangesAsync(Invoice before, Invoice after, CancellationToken cancellationToken)
     {
@@ -416,6 +442,7 @@ public sealed class InvoiceService(
         if (after.Status == InvoiceStatus.Paid && after.SubscriptionId is { } subscriptionId
             && await store.GetSubscriptionAsync(after.CustomerId, subscriptionId, cancellationToken) is { } subscription)
         {
+            await schedule.ScheduleNextAsync(subscription.Value, cancellationToken);
             await notifier.PublishAsync("customer.subscription.updated", after.CustomerId, SubscriptionResponse.From(subscription.Value),
                 $"customer.subscription.updated:{subscriptionId}:v{subscription.Value.Version}", cancellationToken);
         }

@@ -79,6 +79,28 @@ public sealed class SubscriptionPaymentsTests(AppFixture fixture)
     }
 
     [Fact]
+    public async Task When_the_customer_authenticates_the_stripe_webhook_pays_the_invoice_and_activates_the_subscription()
+    {
+        await using var h = await PaymentsHarness.StartAsync(fixture);
+        var (customer, _) = await h.CustomerWithCardAsync("pm_card_authenticationRequired");
+        var price = await new BillingScenario(h.Admin).PriceAsync(1800);
+        var created = await h.Admin.PostJsonAsync("/api/subscriptions", new { customer, items = new[] { new { price } } });
+        Assert.Equal("requires_action", (string?)created.Body["latest_payment"]!["status"]);
+
+        h.Emulator.CompleteAuthentication((string)created.Body["latest_payment"]!["payment_id"]!);
+        await h.DrainEventsAsync();
+
+        var now = (await h.Admin.GetJsonAsync($"/api/subscriptions/{created.Body["id"]}")).Body;
+        Assert.Equal("active", (string?)now["status"]);
+        Assert.Equal("succeeded", (string?)now["latest_payment"]!["status"]);
+        Assert.Equal("renewal", (string?)now["next_action"]!["kind"]);
+        var invoice = (await h.Admin.GetJsonAsync($"/api/invoices/{created.Body["latest_invoice"]}")).Body;
+        Assert.Equal("paid", (string?)invoice["status"]);
+        Assert.Equal(1800, (long)invoice["amount_paid"]!);
+        Assert.Equal(1, h.Emulator.Count("payment_intent"));
+    }
+
+    [Fact]
     public async Task A_customer_without_a_payment_method_stays_incomplete_without_any_charge()
     {
         await using var h = await PaymentsHarness.StartAsync(fixture);
