@@ -54,23 +54,22 @@ public static class InvoicesApi
             return TypedResults.Ok(InvoiceResponse.From(invoice));
         }).RequireAuthorization(AuthSetup.AdminPolicy).WithSummary("Finalize a draft: number it, apply the customer balance, store its PDF");
 
-        group.MapPost("/{id}/void", (string id, ClaimsPrincipal user, InvoiceService service, SubscriptionSchedule schedule, CancellationToken cancellationToken) =>
-            TransitionAsync(id, user, service, schedule, (i, now) => i.Void(now), cancellationToken))
+        group.MapPost("/{id}/void", (string id, ClaimsPrincipal user, InvoiceService service, CancellationToken cancellationToken) =>
+            TransitionAsync(id, user, service, (i, now) => i.Void(now), cancellationToken))
             .RequireAuthorization(AuthSetup.AdminPolicy).WithSummary("Void an open or uncollectible invoice");
 
-        group.MapPost("/{id}/mark-uncollectible", (string id, ClaimsPrincipal user, InvoiceService service, SubscriptionSchedule schedule, CancellationToken cancellationToken) =>
-            TransitionAsync(id, user, service, schedule, (i, now) => i.MarkUncollectible(now), cancellationToken))
+        group.MapPost("/{id}/mark-uncollectible", (string id, ClaimsPrincipal user, InvoiceService service, CancellationToken cancellationToken) =>
+            TransitionAsync(id, user, service, (i, now) => i.MarkUncollectible(now), cancellationToken))
             .RequireAuthorization(AuthSetup.AdminPolicy).WithSummary("Mark an open invoice uncollectible (bad debt)");
 
         group.MapPost("/{id}/pay", async Task<Results<Ok<InvoiceResponse>, ProblemHttpResult>> (string id, InvoicePayRequest? body, ClaimsPrincipal user, InvoiceService service,
-            SubscriptionSchedule schedule, CancellationToken cancellationToken) =>
+            CancellationToken cancellationToken) =>
         {
             var located = await service.LoadAsync(id, cancellationToken);
             var customerId = located.Value.CustomerId;
             if (body?.PaidOutOfBand == true)
             {
                 var paid = await service.TransitionAsync(customerId, id, (i, now) => i.Pay(now, outOfBand: true), SubscriptionsApi.Actor(user), cancellationToken);
-                await RescheduleAsync(paid, service, schedule, cancellationToken);
                 return TypedResults.Ok(InvoiceResponse.From(paid));
             }
 
@@ -80,7 +79,6 @@ public static class InvoicesApi
             }
 
             var (invoice, attempt) = await service.CollectAsync(customerId, id, offSession: true, newAttempt: true, cancellationToken);
-            await RescheduleAsync(invoice, service, schedule, cancellationToken);
             if (attempt is { Status: not CollectionStatus.Succeeded } && invoice.Status != InvoiceStatus.Paid)
             {
                 return TypedResults.Problem(statusCode: StatusCodes.Status402PaymentRequired, title: "Payment failed",
@@ -117,22 +115,12 @@ public static class InvoicesApi
         return routes;
     }
 
-    private static async Task<Ok<InvoiceResponse>> TransitionAsync(string id, ClaimsPrincipal user, InvoiceService service, SubscriptionSchedule schedule,
+    private static async Task<Ok<InvoiceResponse>> TransitionAsync(string id, ClaimsPrincipal user, InvoiceService service,
         Func<Invoice, DateTimeOffset, Invoice> change, CancellationToken cancellationToken)
     {
         var located = await service.LoadAsync(id, cancellationToken);
         var invoice = await service.TransitionAsync(located.Value.CustomerId, id, change, SubscriptionsApi.Actor(user), cancellationToken);
-        await RescheduleAsync(invoice, service, schedule, cancellationToken);
         return TypedResults.Ok(InvoiceResponse.From(invoice));
-    }
-
-    /// <summary>A payment can activate the invoice's subscription, which moves its next action.</summary>
-    private static async Task RescheduleAsync(Invoice invoice, InvoiceService service, SubscriptionSchedule schedule, CancellationToken cancellationToken)
-    {
-        if (invoice.SubscriptionId is { } subscriptionId && await service.Store.GetSubscriptionAsync(invoice.CustomerId, subscriptionId, cancellationToken) is { } subscription)
-        {
-            await schedule.ScheduleNextAsync(subscription.Value, cancellationToken);
-        }
     }
 
     private static async Task<Invoice> LoadAsync(string id, ClaimsPrincipal user, InvoiceService service, CancellationToken cancellationToken)
