@@ -1,4 +1,5 @@
 using Billing.Domain.Customers;
+using Billing.Domain.Scheduling;
 
 namespace Billing.Domain.Payments;
 
@@ -19,8 +20,17 @@ public sealed record RefundInput
 /// and every processor call carries a key derived from our ids, so a step interrupted anywhere resumes on retry
 /// without charging or refunding twice.
 /// </summary>
-public sealed class PaymentService(IPaymentGateway gateway, IPaymentStore payments, ICustomerStore customers, TimeProvider clock)
+public sealed class PaymentService(IPaymentGateway gateway, IPaymentStore payments, ICustomerStore customers, IScheduleStore schedule, TimeProvider clock)
 {
+    /// <summary>Work kind of the check that re-reads a payment from the processor when it is still unsettled after <see cref="ReconcileAfter"/>.</summary>
+    public const string ReconcilePaymentWork = "payment_reconcile";
+
+    /// <summary>Work kind of the same check for a refund.</summary>
+    public const string ReconcileRefundWork = "refund_reconcile";
+
+    /// <summary>How long a payment or refund may stay unsettled before we ask the processor ourselves.</summary>
+    public static readonly TimeSpan ReconcileAfter = TimeSpan.FromHours(1);
+
     /// <summary>The processor customer of <paramref name="customer"/>, created (idempotently) and linked on first use.</summary>
     public async Task<string> EnsureGatewayCustomerAsync(Customer customer, CancellationToken cancellationToken = default)
     {
@@ -48,6 +58,12 @@ public sealed class PaymentService(IPaymentGateway gateway, IPaymentStore paymen
         customer.EnsureCanBeCharged();
         var now = clock.GetUtcNow();
         var (payment, created) = await payments.CreateAsync(Payment.Create(input, Ids.New(Payment.IdPrefix, now), customer.DefaultPaymentMethodId, requestHash, now), requestKey, cancellationToken);
+        if (created)
+        {
+            // A lost webhook or a crash after this point can never leave the payment in limbo: an hour from now we look.
+            await schedule.ScheduleAsync(new DueWork { Kind = ReconcilePaymentWork, CustomerId = customer.Id, TargetId = payment.Id, DueAt = now + ReconcileAfter, ClockId = customer.TestClockId }, cancellationToken);
+        }
+
         if (!created && !string.Equals(payment.RequestHash, requestHash, StringComparison.Ordinal))
         {
             throw new InvalidStateException("This Idempotency-Key was used for a different payment request.", "idempotency_key_reused");
@@ -149,6 +165,11 @@ public sealed class PaymentService(IPaymentGateway gateway, IPaymentStore paymen
             Updated = now,
         };
         var (refund, created) = await payments.CreateRefundAsync(fresh, requestKey, p => p.ReserveRefund(fresh.Id, amount, now), cancellationToken);
+        if (created)
+        {
+            await schedule.ScheduleAsync(new DueWork { Kind = ReconcileRefundWork, CustomerId = refund.CustomerId, TargetId = refund.Id, Detail = refund.PaymentId, DueAt = now + ReconcileAfter }, cancellationToken);
+        }
+
         if (!created && !string.Equals(refund.RequestHash, requestHash, StringComparison.Ordinal))
         {
             throw new InvalidStateException("This Idempotency-Key was used for a different refund request.", "idempotency_key_reused");
@@ -188,6 +209,82 @@ public sealed class PaymentService(IPaymentGateway gateway, IPaymentStore paymen
         refund = await payments.UpdateRefundAsync(refund, r => r.Apply(reported, clock.GetUtcNow()), cancellationToken);
         payment = await payments.UpdateAsync(payment, p => p.ApplyRefund(refund.Id, reported.Amount.MinorUnits, reported.Status, clock.GetUtcNow()), cancellationToken);
         return (refund, payment);
+    }
+
+    /// <summary>
+    /// Settles a payment that is still open after <see cref="ReconcileAfter"/>: one never sent (a crash before the processor
+    /// call) is sent now with its original idempotency key — within the processor's 24 h key window, so it charges at
+    /// most once — and one already sent is re-read. Returns the payment and whether it is still unsettled.
+    /// </summary>
+    public async Task<(Payment? Payment, bool Unsettled)> ResumePaymentAsync(string paymentId, CancellationToken cancellationToken = default)
+    {
+        if (await payments.GetAsync(paymentId, cancellationToken) is not { } payment)
+        {
+            return (null, false);
+        }
+
+        if (payment is { Status: PaymentStatus.Pending, GatewayPaymentId: null } && await customers.GetAsync(payment.CustomerId, cancellationToken) is { } customer)
+        {
+            try
+            {
+                payment = await SubmitAsync(payment, customer, cancellationToken);
+            }
+            catch (Exception e) when (e is PaymentDeclinedException or PaymentGatewayRejectedException)
+            {
+                payment = await payments.GetAsync(paymentId, cancellationToken) ?? payment;
+            }
+        }
+        else if (payment is { Status: PaymentStatus.Pending or PaymentStatus.Processing or PaymentStatus.RequiresConfirmation, GatewayPaymentId: { } gatewayId })
+        {
+            payment = await ReconcileAsync(gatewayId, cancellationToken) ?? payment;
+        }
+
+        return (payment, payment.Status is PaymentStatus.Pending or PaymentStatus.Processing or PaymentStatus.RequiresConfirmation);
+    }
+
+    /// <summary>The same for a refund: a refund never sent is sent with its key; one sent but pending is re-read.</summary>
+    public async Task<(Refund? Refund, bool Unsettled)> ResumeRefundAsync(string customerId, string paymentId, string refundId, CancellationToken cancellationToken = default)
+    {
+        if (await payments.GetRefundAsync(customerId, paymentId, refundId, cancellationToken) is not { } refund || refund.Status != RefundStatus.Pending)
+        {
+            return (null, false);
+        }
+
+        var payment = await payments.GetAsync(paymentId, cancellationToken) ?? throw new NotFoundException("payment", paymentId);
+        GatewayRefund reported;
+        if (refund.GatewayRefundId is { } gatewayRefundId)
+        {
+            reported = await gateway.GetRefundAsync(gatewayRefundId, cancellationToken);
+        }
+        else
+        {
+            try
+            {
+                reported = await gateway.RefundAsync(new RefundRequest
+                {
+                    GatewayPaymentId = payment.GatewayPaymentId!,
+                    Amount = refund.Amount,
+                    Reason = refund.Reason,
+                    Metadata = new Dictionary<string, string>(StringComparer.Ordinal)
+                    {
+                        [GatewayMetadata.RefundId] = refund.Id,
+                        [GatewayMetadata.PaymentId] = payment.Id,
+                        [GatewayMetadata.CustomerId] = payment.CustomerId,
+                    },
+                    IdempotencyKey = IdempotencyKeys.RefundCreate(refund.Id),
+                }, cancellationToken);
+            }
+            catch (PaymentGatewayRejectedException rejected)
+            {
+                await payments.UpdateRefundAsync(refund, r => r.GatewayRefundId is null ? r.Fail(rejected.Code, clock.GetUtcNow()) : r, cancellationToken);
+                await payments.UpdateAsync(payment, p => p.ReleaseRefund(refund.Id, clock.GetUtcNow()), cancellationToken);
+                return (null, false);
+            }
+        }
+
+        refund = await payments.UpdateRefundAsync(refund, r => r.Apply(reported, clock.GetUtcNow()), cancellationToken);
+        await payments.UpdateAsync(payment, p => p.ApplyRefund(refund.Id, reported.Amount.MinorUnits, reported.Status, clock.GetUtcNow()), cancellationToken);
+        return (refund, refund.Status == RefundStatus.Pending);
     }
 
     /// <summary>

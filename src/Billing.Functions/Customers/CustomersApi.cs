@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Billing.Domain;
 using Billing.Domain.Customers;
+using Billing.Domain.Scheduling;
 using Billing.Functions.Auth;
 using Billing.Functions.Http;
 using Billing.Functions.TestClocks;
@@ -57,6 +58,13 @@ public static class CustomersApi
             return TypedResults.Ok(CustomerResponse.From(deleted));
         }).RequireAuthorization(AuthSetup.AdminPolicy).WithSummary("Delete a customer (records are kept; no new subscriptions or payments)");
 
+        group.MapGet("/{id}/schedule", async (string id, ClaimsPrincipal user, ICustomerStore store, IScheduleStore schedule, CancellationToken cancellationToken) =>
+        {
+            var customer = await LoadAsync(id, user, store, cancellationToken);
+            var pending = await schedule.ListForCustomerAsync(customer.Id, cancellationToken);
+            return TypedResults.Ok(new ListResponse<ScheduledWorkResponse>([.. pending.Select(ScheduledWorkResponse.From)], false, $"/api/customers/{id}/schedule"));
+        }).RequireAuthorization(AuthSetup.CustomerPolicy).WithSummary("What is scheduled for this customer: renewals, retries, reminders, soonest first");
+
         group.MapPost("/{id}/sessions", async (string id, SessionRequest? body, ICustomerStore store, CustomerTokens tokens, CancellationToken cancellationToken) =>
         {
             var errors = new ValidationErrors();
@@ -77,6 +85,18 @@ public static class CustomersApi
         ArgumentNullException.ThrowIfNull(store);
         user.EnsureCanAccess(id, "customer", id);
         return await store.GetAsync(id, cancellationToken) ?? throw new NotFoundException("customer", id);
+    }
+}
+
+/// <summary>One pending step of a customer's billing processes: what, on which object, when, and on which clock.</summary>
+public sealed record ScheduledWorkResponse(string Kind, string Target, DateTimeOffset DueAt, string? Detail, string? TestClock)
+{
+    public string Object => "scheduled_work";
+
+    public static ScheduledWorkResponse From(DueWork w)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        return new(w.Kind, w.TargetId, w.DueAt, w.Detail, w.ClockId);
     }
 }
 

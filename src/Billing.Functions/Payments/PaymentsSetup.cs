@@ -18,8 +18,13 @@ public static class PaymentsSetup
         services.TryAddSingleton(_ => new Emulator());
         services.AddSingleton<StripeRuntime>();
         services.AddSingleton<IPaymentGateway, StripePaymentGateway>();
-        services.AddSingleton<IPaymentStore, TablePaymentStore>();
+        services.AddSingleton<TablePaymentStore>();
+        services.AddSingleton<IPaymentStore>(sp => ActivatorUtilities.CreateInstance<NotifyingPaymentStore>(sp, sp.GetRequiredService<TablePaymentStore>()));
         services.AddSingleton<PaymentService>();
+        foreach (var kind in new[] { PaymentService.ReconcilePaymentWork, PaymentService.ReconcileRefundWork })
+        {
+            services.AddSingleton<Scheduling.IWorkHandler>(sp => ActivatorUtilities.CreateInstance<ReconciliationHandler>(sp, kind));
+        }
         services.AddSingleton<StripeEventStore>();
         services.AddSingleton(new StorageResource(StorageResourceKind.Table, StripeEventStore.TableName));
         services.AddQueueFunction<StripeEventsFunction>(StripeEventsFunction.Queue);

@@ -19,6 +19,7 @@ public sealed partial class StripeEventsFunction(
     PaymentService payments,
     InvoiceService invoices,
     StorageClients clients,
+    Telemetry.BillingMetrics metrics,
     TimeProvider clock,
     ILogger<StripeEventsFunction> logger) : IQueueFunction
 {
@@ -55,6 +56,7 @@ public sealed partial class StripeEventsFunction(
             Note = note,
         }, cancellationToken);
         LogProcessed(logger, record.Id, record.Type, status);
+        metrics.WebhookProcessed(record.Type, now - record.Created);
         if (status == StripeEventStatus.Unmatched && updated.Attempts < MaxUnmatchedAttempts)
         {
             var delay = TimeSpan.FromSeconds(Math.Min(3600, 30 * Math.Pow(2, updated.Attempts - 1)));

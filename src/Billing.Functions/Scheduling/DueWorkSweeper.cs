@@ -11,7 +11,7 @@ namespace Billing.Functions.Scheduling;
 /// <see cref="MaxBacklog"/> (Azurite's and Storage's receive slows as a queue grows), so a burst of 10,000 renewals is
 /// fed to consumers as fast as they drain it, within the tick's time budget.
 /// </summary>
-public sealed partial class DueWorkSweeper(TableScheduleStore schedule, StorageClients storage, TimeProvider clock, ILogger<DueWorkSweeper> logger)
+public sealed partial class DueWorkSweeper(TableScheduleStore schedule, StorageClients storage, Telemetry.BillingMetrics metrics, TimeProvider clock, ILogger<DueWorkSweeper> logger)
 {
     public const int MaxBacklog = 1000;
     private const int Batch = 100;
@@ -46,6 +46,7 @@ public sealed partial class DueWorkSweeper(TableScheduleStore schedule, StorageC
             shards = [.. results.Where(r => r.more).Select(r => r.partition)];
         }
 
+        metrics.DueWorkBacklog(total);
         if (total > 0)
         {
             LogSwept(logger, total);

@@ -59,6 +59,10 @@ public sealed class TestClockTests(AppFixture fixture)
             [("first", start.AddDays(2)), ("follow_up", start.AddDays(3)), ("third", start.AddDays(10))],
             probe!.Seen.ToArray());
         Assert.Equal(["far"], (await schedule.ListForCustomerAsync(customer)).Select(w => w.TargetId));
+        var listed = await admin.GetJsonAsync($"/api/customers/{customer}/schedule");
+        var far = Assert.Single(listed.Body["data"]!.AsArray())!;
+        Assert.Equal(("test_clock_probe", "far", clock.Id()), ((string?)far["kind"], (string?)far["target"], (string?)far["test_clock"]));
+        Assert.Equal(start.AddDays(40), DateTimeOffset.Parse((string)far["due_at"]!, CultureInfo.InvariantCulture));
         Assert.Equal(0, await app.RunDueWorkAsync(DateTimeOffset.UtcNow.AddYears(1)));
     }
 
