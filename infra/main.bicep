@@ -38,6 +38,22 @@ param apiKeys string
 @description('Browser origins allowed by CORS, separated by commas. Empty = none.')
 param corsOrigins string = ''
 
+@description('Invoice numbering: per_customer ({INVOICE_PREFIX}-0001) or account (INV-{yyyy}-000001, gapless across the account).')
+@allowed(['per_customer', 'account'])
+param invoiceNumbering string = 'per_customer'
+
+@description('Seller name printed on invoice PDFs.')
+param sellerName string = 'Billing'
+
+@description('Seller address printed on invoice PDFs, lines separated by ";".')
+param sellerAddress string = ''
+
+@description('Seller tax id printed on invoice PDFs, e.g. "VAT GB123456789".')
+param sellerTaxId string = ''
+
+@description('Seller email printed on invoice PDFs.')
+param sellerEmail string = ''
+
 var tags = { 'azd-env-name': environmentName }
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var serviceName = 'api'
@@ -157,6 +173,12 @@ var appSettings = {
   Stripe__RetryBaseDelay: '00:00:00.250'
   Stripe__RetryMaxDelay: '00:00:04'
   Stripe__RequestTimeout: '00:00:30'
+  Invoicing__Numbering: invoiceNumbering
+  Invoicing__AccountNumberPrefix: 'INV'
+  Invoicing__SellerName: sellerName
+  Invoicing__SellerAddress: sellerAddress
+  Invoicing__SellerTaxId: sellerTaxId
+  Invoicing__SellerEmail: sellerEmail
 }
 
 var apiKeyEntries = filter(map(split(apiKeys, ','), entry => trim(entry)), entry => !empty(entry))

@@ -9,6 +9,7 @@ using Billing.Functions.Health;
 using Billing.Functions.Hosting;
 using Billing.Functions.Http;
 using Billing.Functions.Idempotency;
+using Billing.Functions.Invoices;
 using Billing.Functions.LocalHost;
 using Billing.Functions.Notifications;
 using Billing.Functions.Payments;
@@ -29,6 +30,7 @@ builder.Services
     .AddApiDocs()
     .AddCustomersAndCatalog()
     .AddScheduling()
+    .AddSubscriptionsAndInvoicing()
     .AddNotifications(builder.Configuration)
     .AddTestClocks(builder.Configuration)
     .AddLocalTriggerHost(builder.Configuration)
@@ -47,6 +49,7 @@ app.MapApiDocs();
 app.MapCustomersApi();
 app.MapProductsApi();
 app.MapPricesApi();
+app.MapSubscriptionsAndInvoicingApi();
 app.MapAuditApi();
 app.MapPaymentsEndpoints();
 app.MapDisputesApi();

@@ -359,6 +359,30 @@ public sealed record Subscription
         return Commit(this, this with { Discount = discount }, discount is null ? "remove_discount" : "apply_discount", now, actor);
     }
 
+    /// <summary>Merges merchant metadata (an empty value removes a key); no change when nothing is given.</summary>
+    public Subscription UpdateMetadata(IReadOnlyDictionary<string, string>? update, DateTimeOffset now, string actor = Actors.System)
+    {
+        if (update is null || update.Count == 0)
+        {
+            return this;
+        }
+
+        var errors = new ValidationErrors();
+        Domain.Metadata.Validate(update, errors);
+        var merged = Domain.Metadata.Merge(Metadata, update);
+        errors.AddIf(merged.Count > Domain.Metadata.MaxKeys, "metadata", $"At most {Domain.Metadata.MaxKeys} keys are allowed.");
+        errors.ThrowIfAny();
+        return Commit(this, this with { Metadata = merged }, "update_metadata", now, actor);
+    }
+
+    /// <summary>Replaces the tax rates applied to this subscription's future lines (issued invoices keep theirs).</summary>
+    public Subscription SetDefaultTaxRates(IReadOnlyList<TaxRate> rates, DateTimeOffset now, string actor = Actors.System)
+    {
+        ArgumentNullException.ThrowIfNull(rates);
+        EnsureNotTerminal();
+        return Commit(this, this with { DefaultTaxRates = rates }, "update_default_tax_rates", now, actor);
+    }
+
     /// <summary>Replaces the discount with its redemption-updated copy after an invoice used it (no history entry for bookkeeping alone).</summary>
     public Subscription WithDiscountUsage(Discount? updated) =>
         updated is not null && Discount is not null && string.Equals(updated.Id, Discount.Id, StringComparison.Ordinal) ? this with { Discount = updated } : this;

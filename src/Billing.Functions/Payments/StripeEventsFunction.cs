@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Billing.Domain.Payments;
 using Billing.Functions.Disputes;
+using Billing.Functions.Invoices;
 using Billing.Functions.Storage;
 using Billing.Functions.Triggers;
 
@@ -11,9 +12,18 @@ namespace Billing.Functions.Payments;
 /// it re-reads the object from Stripe and mirrors that, so any order and any number of deliveries converge on Stripe's
 /// truth (and a late, older event cannot overwrite a newer state). Events about objects we do not know (yet) are kept as
 /// <see cref="StripeEventStatus.Unmatched"/> and re-examined later with growing delays; dispute events go to the
-/// dispute process manager (<see cref="DisputeService"/>); other types are acknowledged and ignored.
+/// dispute process manager (<see cref="DisputeService"/>); payments of invoices (metadata <c>billing_invoice_id</c>)
+/// settle the invoice's collection attempt; other types are acknowledged and ignored.
 /// </summary>
-public sealed partial class StripeEventsFunction(StripeEventStore events, PaymentService payments, DisputeService disputes, StorageClients clients, Telemetry.BillingMetrics metrics, TimeProvider clock, ILogger<StripeEventsFunction> logger) : IQueueFunction
+public sealed partial class StripeEventsFunction(
+    StripeEventStore events,
+    PaymentService payments,
+    DisputeService disputes,
+    InvoiceService invoices,
+    StorageClients clients,
+    Telemetry.BillingMetrics metrics,
+    TimeProvider clock,
+    ILogger<StripeEventsFunction> logger) : IQueueFunction
 {
     public const string Queue = "stripe-events";
 
@@ -75,6 +85,14 @@ public sealed partial class StripeEventsFunction(StripeEventStore events, Paymen
                 or "refund.created" or "refund.updated" or "refund.failed" => Text(obj, "payment_intent"),
             _ => null,
         };
+        if (paymentIntent is not null && Text(obj?["metadata"], GatewayMetadata.InvoiceId) is { } invoiceId)
+        {
+            // An invoice's collection attempt (e.g. 3-D Secure completed in the browser): settle it on the invoice.
+            return await invoices.ReconcilePaymentAsync(invoiceId, paymentIntent, cancellationToken)
+                ? (StripeEventStatus.Processed, invoiceId)
+                : (StripeEventStatus.Unmatched, "no attempt of invoice " + invoiceId + " matches " + paymentIntent);
+        }
+
         if (paymentIntent is not null)
         {
             return await payments.ReconcileAsync(paymentIntent, cancellationToken) is { } payment

@@ -41,6 +41,27 @@ public class SubscriptionStatusTests
     }
 
     [Fact]
+    public void Metadata_merges_and_tax_rates_change_with_a_history_entry_each()
+    {
+        var world = new BillingWorld(Start);
+        var sub = world.Subscribe(BillingWorld.Price("pro", 3000));
+        Assert.Same(sub, sub.UpdateMetadata(null, Start));
+
+        var tagged = sub.UpdateMetadata(new Dictionary<string, string> { ["crm"] = "42" }, Start, "key:admin")
+            .UpdateMetadata(new Dictionary<string, string> { ["crm"] = "", ["plan"] = "b" }, Start);
+        var vat = Billing.Domain.Invoicing.TaxRate.Create("txr_1", "VAT", 20m, inclusive: false, null, Start);
+        var taxed = tagged.SetDefaultTaxRates([vat], Start);
+
+        Assert.Equal(new Dictionary<string, string> { ["plan"] = "b" }, taxed.Metadata);
+        Assert.Equal([vat], taxed.DefaultTaxRates);
+        Assert.Equal(["update_metadata", "update_metadata", "update_default_tax_rates"], taxed.History.Skip(sub.History.Count).Select(h => h.Action));
+        Assert.Equal(sub.Version + 3, taxed.Version);
+        Assert.Throws<DomainValidationException>(() => sub.UpdateMetadata(new Dictionary<string, string> { ["bad[key]"] = "x" }, Start));
+        var canceled = sub.CancelNow(Start).Subscription;
+        Assert.Throws<InvalidStateException>(() => canceled.SetDefaultTaxRates([vat], Start));
+    }
+
+    [Fact]
     public void Payment_failure_and_recovery_follow_past_due_and_unpaid()
     {
         var world = new BillingWorld(Start);

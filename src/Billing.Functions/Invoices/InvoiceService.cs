@@ -1,0 +1,482 @@
+using Billing.Domain;
+using Billing.Domain.Customers;
+using Billing.Domain.Invoicing;
+using Billing.Domain.Subscriptions;
+using Billing.Domain.TestClocks;
+using Billing.Functions.Notifications;
+using Billing.Functions.Storage;
+using Billing.Functions.Subscriptions;
+using Microsoft.Extensions.Options;
+
+namespace Billing.Functions.Invoices;
+
+/// <summary>
+/// Invoice use cases over the customer partition: create drafts, finalize (number + customer balance + subscription
+/// status in one transaction, then the PDF), collect (attempt intent → gateway → outcome), pay out of band, void,
+/// mark uncollectible and issue credit notes. Every write is a <see cref="PartitionBatch"/> with the ETags of what was
+/// read; a conflict reloads and re-applies, a bounded number of times, then 409.
+/// </summary>
+public sealed class InvoiceService(
+    TableInvoicingStore store,
+    AccountNumbering accountNumbering,
+    InvoiceDocuments documents,
+    IInvoiceCollector collector,
+    ICustomerStore customers,
+    IOptions<InvoicingOptions> options,
+    IBillingClock clock,
+    INotifier notifier,
+    SubscriptionSchedule schedule)
+{
+    public const string BalanceTransactionPrefix = "cbtxn";
+    private const int MaxAttempts = 60;
+
+    public TableInvoicingStore Store => store;
+
+    public async Task<Stored<Invoice>> LoadAsync(string invoiceId, CancellationToken cancellationToken = default) =>
+        await store.FindInvoiceAsync(invoiceId, cancellationToken) ?? throw new NotFoundException("invoice", invoiceId);
+
+    public async Task<Customer> CustomerAsync(string customerId, CancellationToken cancellationToken = default) =>
+        await customers.GetAsync(customerId, cancellationToken) ?? throw new NotFoundException("customer", customerId);
+
+    /// <summary>The customer's balance in <paramref name="currency"/> (zero when it never moved).</summary>
+    public async Task<Stored<CustomerBalance>?> BalanceAsync(string customerId, string currency, CancellationToken cancellationToken = default) =>
+        await store.GetAsync<CustomerBalance>(customerId, TableInvoicingStore.BalanceRow(currency), cancellationToken);
+
+    /// <summary>
+    /// Writes a new draft together with the rows the caller put in <paramref name="batch"/> (e.g. the subscription it
+    /// belongs to, the pending items it consumed). The index row goes first. Returns false on a conflict.
+    /// </summary>
+    public async Task<bool> TryInsertDraftAsync(Invoice draft, PartitionBatch batch, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(draft);
+        ArgumentNullException.ThrowIfNull(batch);
+        await store.AddIndexAsync(TableInvoicingStore.InvoiceIndex, draft.Id, draft.CustomerId, cancellationToken);
+        batch.Insert(TableInvoicingStore.InvoiceRow(draft.Id), draft, TableInvoicingStore.InvoiceColumns(draft));
+        if (!await batch.TrySubmitAsync(store.Client, cancellationToken))
+        {
+            return false;
+        }
+
+        await PublishAsync("invoice.created", draft, cancellationToken: cancellationToken);
+        return true;
+    }
+
+    /// <summary>
+    /// A standalone draft: the one-off items given plus (by default) the customer's pending items in that currency, which
+    /// are removed in the same transaction that saves the invoice (their lines keep their ids), so none is billed twice.
+    /// </summary>
+    public async Task<Invoice> CreateStandaloneAsync(InvoiceCreateRequest body, BillingReferences references, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        ArgumentNullException.ThrowIfNull(references);
+        var errors = new ValidationErrors();
+        errors.AddIf(string.IsNullOrEmpty(body.Customer), "customer", "Is required.");
+        errors.AddIf(!Currency.TryFromCode(body.Currency, out var currency), "currency", "Must be a supported ISO 4217 currency code.");
+        errors.AddIf(body.Items is { Count: > 100 }, "items", "At most 100 items are allowed.");
+        errors.ThrowIfAny();
+        var customer = await customers.GetAsync(body.Customer!, cancellationToken) ?? throw DomainValidationException.For("customer", $"No such customer: '{body.Customer}'.");
+        customer.EnsureCanBeCharged();
+        var defaultRates = await references.TaxRatesAsync(body.DefaultTaxRates, "default_tax_rates", errors, cancellationToken);
+        var now = await clock.NowForAsync(customer, cancellationToken);
+        var lines = new List<InvoiceLine>();
+        for (var i = 0; i < (body.Items?.Count ?? 0); i++)
+        {
+            var item = body.Items![i];
+            var rates = await references.TaxRatesAsync(item.TaxRates, $"items[{i}].tax_rates", errors, cancellationToken);
+            errors.AddIf(item.UnitAmount is null, $"items[{i}].unit_amount", "Is required.");
+            errors.AddIf(item.Quantity is < 1, $"items[{i}].quantity", "Must be at least 1.");
+            errors.AddIf(string.IsNullOrWhiteSpace(item.Description) || item.Description.Length > 500, $"items[{i}].description", "Is required, at most 500 characters.");
+            if (errors.IsEmpty)
+            {
+                lines.Add(PendingInvoiceItem.OneOff(Ids.New(PendingInvoiceItem.IdPrefix, now), customer.Id, currency!.Code, item.Description!, item.UnitAmount!.Value,
+                    item.Quantity ?? 1, now, taxRates: rates, discountable: item.Discountable ?? true).ToLine());
+            }
+        }
+
+        errors.AddIf(body.Coupon is not null && await references.CouponAsync(body.Coupon, cancellationToken) is null, "coupon", $"No such coupon: '{body.Coupon}'.");
+        errors.ThrowIfAny();
+        var discount = body.Coupon is { } couponId ? await references.RedeemAsync(couponId, customer.Id, null, now, cancellationToken) : null;
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var pending = body.IncludePendingItems == false ? []
+                : (await store.PendingItemsAsync(customer.Id, cancellationToken)).Where(p => string.Equals(p.Value.Currency, currency!.Code, StringComparison.Ordinal)).ToList();
+            var all = lines.Concat(InvoiceGenerator.PendingLines(pending.Select(p => p.Value), [])).ToList();
+            if (all.Count == 0)
+            {
+                throw DomainValidationException.For("items", "The invoice would be empty: give items or create pending items first.");
+            }
+
+            var balance = await BalanceAsync(customer.Id, currency!.Code, cancellationToken);
+            var draft = Invoice.CreateDraft(new InvoiceDraftInput
+            {
+                CustomerId = customer.Id,
+                Currency = currency.Code,
+                BillingReason = BillingReason.Manual,
+                CollectionMethod = body.CollectionMethod ?? CollectionMethod.ChargeAutomatically,
+                DaysUntilDue = body.DaysUntilDue,
+                Lines = all,
+                DefaultTaxRates = defaultRates ?? [],
+                Discounts = discount is null ? [] : [discount],
+                CustomerBalance = balance?.Value.Balance ?? 0,
+                Description = body.Description,
+                Metadata = body.Metadata,
+            }, Ids.New(Invoice.IdPrefix, now), now).Invoice;
+            var batch = new PartitionBatch(customer.Id);
+            foreach (var item in pending)
+            {
+                batch.Delete(TableInvoicingStore.PendingItemRow(item.Value.Id), item.ETag);
+            }
+
+            if (await TryInsertDraftAsync(draft, batch, cancellationToken))
+            {
+                return draft;
+            }
+
+            await Backoff(attempt, cancellationToken);
+        }
+
+        throw new ConcurrencyConflictException("The customer's pending items changed concurrently too many times; retry the request.");
+    }
+
+    /// <summary>
+    /// draft → open (or paid when nothing is due): takes the next number, applies the customer balance and records its
+    /// transaction, and activates an incomplete subscription whose invoice needs no payment — all in one transaction.
+    /// The PDF is stored afterwards. A finalized invoice cannot be finalized again (409).
+    /// </summary>
+    public async Task<Invoice> FinalizeAsync(string customerId, string invoiceId, string actor, CancellationToken cancellationToken = default)
+    {
+        var customer = await CustomerAsync(customerId, cancellationToken);
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var loaded = await store.GetInvoiceAsync(customerId, invoiceId, cancellationToken) ?? throw new NotFoundException("invoice", invoiceId);
+            var invoice = loaded.Value;
+            if (invoice.Status != InvoiceStatus.Draft)
+            {
+                throw new InvalidStateException($"Invoice '{invoice.Id}' is {Subscription.Wire(invoice.Status)} and cannot be finalized.", "invoice_not_draft");
+            }
+
+            var now = await clock.NowForAsync(customer, cancellationToken);
+            var batch = new PartitionBatch(customerId);
+            string number;
+            if (options.Value.IsAccountWide())
+            {
+                number = await accountNumbering.ReserveAsync(invoice.Id, now, cancellationToken);
+            }
+            else
+            {
+                var sequence = await store.GetAsync<NumberSequence>(customerId, TableInvoicingStore.SequenceRow, cancellationToken);
+                (number, var next) = (sequence?.Value ?? NumberSequence.ForCustomer(customer)).Take(now);
+                batch.Put(TableInvoicingStore.SequenceRow, next, sequence?.ETag);
+            }
+
+            var balance = await BalanceAsync(customerId, invoice.Currency, cancellationToken);
+            var current = balance?.Value ?? new CustomerBalance { CustomerId = customerId, Currency = invoice.Currency };
+            var result = invoice.Finalize(number, current.Balance, now);
+            batch.Replace(TableInvoicingStore.InvoiceRow(invoice.Id), result.Invoice, loaded.ETag, TableInvoicingStore.InvoiceColumns(result.Invoice));
+            if (result.CustomerBalanceChange != 0)
+            {
+                AddBalanceChange(batch, balance, current, result.CustomerBalanceChange, BalanceTransactionType.AppliedToInvoice, invoice.Id, now);
+            }
+
+            if (result.Invoice.Status == InvoiceStatus.Paid)
+            {
+                await AddSubscriptionPaidAsync(batch, result.Invoice, now, actor, cancellationToken);
+            }
+
+            if (await batch.TrySubmitAsync(store.Client, cancellationToken))
+            {
+                await documents.TryEnsureAsync(result.Invoice, customer, cancellationToken);
+                await PublishAsync("invoice.finalized", result.Invoice, cancellationToken: cancellationToken);
+                await PublishChangesAsync(invoice, result.Invoice, cancellationToken);
+                return result.Invoice;
+            }
+
+            await Backoff(attempt, cancellationToken);
+        }
+
+        throw new ConcurrencyConflictException("The invoice was changed concurrently too many times; retry the request.");
+    }
+
+    /// <summary>
+    /// Collects an open invoice through <see cref="IInvoiceCollector"/>. An attempt left open by a crash is repeated
+    /// with its own number (same idempotency key, so never a second charge); a payment waiting for authentication is
+    /// re-read first and recorded if it succeeded, and no new payment starts while it still waits. With <paramref name="newAttempt"/> false
+    /// (resuming a request) no attempt is started when one already ended; with true (an explicit pay) the next one is.
+    /// </summary>
+    public async Task<(Invoice Invoice, PaymentAttempt? Attempt)> CollectAsync(string customerId, string invoiceId, bool offSession, bool newAttempt, CancellationToken cancellationToken = default)
+    {
+        var loaded = await store.GetInvoiceAsync(customerId, invoiceId, cancellationToken) ?? throw new NotFoundException("invoice", invoiceId);
+        var invoice = loaded.Value;
+        var attempts = await store.AttemptsAsync(customerId, invoiceId, cancellationToken);
+        var last = attempts.Count > 0 ? attempts[^1] : null;
+        if (invoice.Status is not (InvoiceStatus.Open or InvoiceStatus.Uncollectible) || invoice.AmountRemaining == 0)
+        {
+            return (invoice, last?.Value);
+        }
+
+        if (last is { Value: { Status: CollectionStatus.RequiresAction, PaymentId: { } started } })
+        {
+            // The customer may have authenticated since: settle that payment before ever starting another one.
+            var current = await collector.RefreshAsync(invoice, started, cancellationToken);
+            if (current.Status is CollectionStatus.Succeeded or CollectionStatus.RequiresAction)
+            {
+                return current.Status == CollectionStatus.RequiresAction
+                    ? (invoice, last.Value)
+                    : await RecordOutcomeAsync(customerId, invoiceId, last.Value.Number, current, cancellationToken);
+            }
+
+            await RecordOutcomeAsync(customerId, invoiceId, last.Value.Number, current, cancellationToken);
+            last = (await store.AttemptsAsync(customerId, invoiceId, cancellationToken))[^1];
+        }
+
+        int number;
+        if (last is { Value.Status: null })
+        {
+            number = last.Value.Number;
+        }
+        else if (!newAttempt && last is not null)
+        {
+            return (invoice, last.Value);
+        }
+        else
+        {
+            number = (last?.Value.Number ?? 0) + 1;
+            var intent = new PaymentAttempt { InvoiceId = invoiceId, Number = number, StartedAt = await NowAsync(customerId, cancellationToken), OffSession = offSession };
+            if (!await new PartitionBatch(customerId).Insert(TableInvoicingStore.AttemptRow(invoiceId, number), intent).TrySubmitAsync(store.Client, cancellationToken))
+            {
+                throw new InvalidStateException($"A payment of invoice '{invoiceId}' is already in progress.", "payment_in_progress");
+            }
+        }
+
+        var customer = await CustomerAsync(customerId, cancellationToken);
+        var result = await collector.CollectAsync(invoice, customer, number, offSession, cancellationToken);
+        return await RecordOutcomeAsync(customerId, invoiceId, number, result, cancellationToken);
+    }
+
+    /// <summary>
+    /// Mirrors the gateway's current state of <paramref name="gatewayPaymentId"/> on the invoice attempt that started it
+    /// (after 3-D Secure in the browser, or an attempt whose outcome a crash left unknown). False when no attempt of the
+    /// invoice matches (yet).
+    /// </summary>
+    public async Task<bool> ReconcilePaymentAsync(string invoiceId, string gatewayPaymentId, CancellationToken cancellationToken = default)
+    {
+        if (await store.FindInvoiceAsync(invoiceId, cancellationToken) is not { } located)
+        {
+            return false;
+        }
+
+        var invoice = located.Value;
+        var attempts = await store.AttemptsAsync(invoice.CustomerId, invoiceId, cancellationToken);
+        var attempt = attempts.LastOrDefault(a => a.Value.PaymentId == gatewayPaymentId) ?? attempts.LastOrDefault(a => a.Value.Status is null);
+        if (attempt is null)
+        {
+            return false;
+        }
+
+        var current = await collector.RefreshAsync(invoice, gatewayPaymentId, cancellationToken);
+        await RecordOutcomeAsync(invoice.CustomerId, invoiceId, attempt.Value.Number, current, cancellationToken);
+        return true;
+    }
+
+    /// <summary>Completes attempt <paramref name="number"/> with its outcome; a success pays the invoice and activates its subscription in the same transaction.</summary>
+    public async Task<(Invoice Invoice, PaymentAttempt Attempt)> RecordOutcomeAsync(string customerId, string invoiceId, int number, CollectionResult result, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var row = TableInvoicingStore.AttemptRow(invoiceId, number);
+            var stored = await store.GetAsync<PaymentAttempt>(customerId, row, cancellationToken) ?? throw new NotFoundException("payment_attempt", row);
+            var loaded = await store.GetInvoiceAsync(customerId, invoiceId, cancellationToken) ?? throw new NotFoundException("invoice", invoiceId);
+            // An attempt's outcome is final, except requires_action, which ends when the customer authenticates (or gives up).
+            if (stored.Value.Status is not null and not CollectionStatus.RequiresAction || result.Status == stored.Value.Status)
+            {
+                return (loaded.Value, stored.Value);
+            }
+
+            var now = await NowAsync(customerId, cancellationToken);
+            var done = stored.Value with
+            {
+                Status = result.Status,
+                PaymentId = result.PaymentId,
+                ClientSecret = result.ClientSecret,
+                DeclineCode = result.DeclineCode,
+                DeclineClass = result.DeclineClass,
+                Message = result.Message,
+                AmountCollected = result.AmountCollected,
+                CompletedAt = now,
+            };
+            var batch = new PartitionBatch(customerId).Replace(row, done, stored.ETag);
+            var invoice = loaded.Value;
+            if (result.Status == CollectionStatus.Succeeded && invoice.Status is InvoiceStatus.Open or InvoiceStatus.Uncollectible && invoice.AmountRemaining > 0)
+            {
+                var amount = result.AmountCollected > 0 ? Math.Min(result.AmountCollected, invoice.AmountRemaining) : invoice.AmountRemaining;
+                invoice = invoice.RecordPayment(amount, now);
+                batch.Replace(TableInvoicingStore.InvoiceRow(invoice.Id), invoice, loaded.ETag, TableInvoicingStore.InvoiceColumns(invoice));
+                if (invoice.Status == InvoiceStatus.Paid)
+                {
+                    await AddSubscriptionPaidAsync(batch, invoice, now, Actors.System, cancellationToken);
+                }
+            }
+
+            if (await batch.TrySubmitAsync(store.Client, cancellationToken))
+            {
+                await PublishChangesAsync(loaded.Value, invoice, cancellationToken);
+                var outcome = result.Status switch
+                {
+                    CollectionStatus.RequiresAction => "invoice.payment_action_required",
+                    CollectionStatus.Declined or CollectionStatus.Failed => "invoice.payment_failed",
+                    _ => null,
+                };
+                if (outcome is not null)
+                {
+                    await PublishAsync(outcome, invoice, $"{outcome}:{invoiceId}:{number}", done, cancellationToken);
+                }
+
+                return (invoice, done);
+            }
+
+            await Backoff(attempt, cancellationToken);
+        }
+
+        throw new ConcurrencyConflictException("The invoice was changed concurrently too many times; retry the request.");
+    }
+
+    /// <summary>Applies a state change to one invoice (void, uncollectible, paid out of band) and keeps its subscription in step.</summary>
+    public async Task<Invoice> TransitionAsync(string customerId, string invoiceId, Func<Invoice, DateTimeOffset, Invoice> change, string actor, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var loaded = await store.GetInvoiceAsync(customerId, invoiceId, cancellationToken) ?? throw new NotFoundException("invoice", invoiceId);
+            var now = await NowAsync(customerId, cancellationToken);
+            var updated = change(loaded.Value, now);
+            var batch = new PartitionBatch(customerId).Replace(TableInvoicingStore.InvoiceRow(invoiceId), updated, loaded.ETag, TableInvoicingStore.InvoiceColumns(updated));
+            if (updated.Status == InvoiceStatus.Paid && loaded.Value.Status != InvoiceStatus.Paid)
+            {
+                await AddSubscriptionPaidAsync(batch, updated, now, actor, cancellationToken);
+            }
+
+            if (await batch.TrySubmitAsync(store.Client, cancellationToken))
+            {
+                await PublishChangesAsync(loaded.Value, updated, cancellationToken);
+                return updated;
+            }
+
+            await Backoff(attempt, cancellationToken);
+        }
+
+        throw new ConcurrencyConflictException("The invoice was changed concurrently too many times; retry the request.");
+    }
+
+    /// <summary>
+    /// Issues a credit note: the note, the invoice's new amounts and (credit to balance) the balance and its transaction
+    /// in one transaction. Refund credit notes are not supported yet (they need a refund step with its own intent/outcome).
+    /// </summary>
+    public async Task<(CreditNote Note, Invoice Invoice)> IssueCreditNoteAsync(string invoiceId, CreditNoteInput input, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.Outcome == CreditNoteOutcome.Refund)
+        {
+            throw new InvalidStateException("Refunds through a credit note are not supported yet; credit the customer balance instead.", "refunds_unavailable");
+        }
+
+        var located = await LoadAsync(invoiceId, cancellationToken);
+        var customerId = located.Value.CustomerId;
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var loaded = await store.GetInvoiceAsync(customerId, invoiceId, cancellationToken) ?? throw new NotFoundException("invoice", invoiceId);
+            var now = await NowAsync(customerId, cancellationToken);
+            var result = CreditNote.Issue(loaded.Value, input, Ids.New(CreditNote.IdPrefix, now), now);
+            var batch = new PartitionBatch(customerId)
+                .Replace(TableInvoicingStore.InvoiceRow(invoiceId), result.Invoice, loaded.ETag, TableInvoicingStore.InvoiceColumns(result.Invoice))
+                .Insert(TableInvoicingStore.CreditNoteRow(result.CreditNote.Id), result.CreditNote, new Dictionary<string, object?> { ["InvoiceId"] = invoiceId });
+            if (result.CustomerBalanceChange != 0)
+            {
+                var balance = await BalanceAsync(customerId, loaded.Value.Currency, cancellationToken);
+                var current = balance?.Value ?? new CustomerBalance { CustomerId = customerId, Currency = loaded.Value.Currency };
+                AddBalanceChange(batch, balance, current, result.CustomerBalanceChange, BalanceTransactionType.CreditNote, result.CreditNote.Id, now);
+            }
+
+            if (result.Invoice.Status == InvoiceStatus.Paid && loaded.Value.Status != InvoiceStatus.Paid)
+            {
+                await AddSubscriptionPaidAsync(batch, result.Invoice, now, Actors.System, cancellationToken);
+            }
+
+            await store.AddIndexAsync(TableInvoicingStore.CreditNoteIndex, result.CreditNote.Id, customerId, cancellationToken);
+            if (await batch.TrySubmitAsync(store.Client, cancellationToken))
+            {
+                await PublishChangesAsync(loaded.Value, result.Invoice, cancellationToken);
+                return (result.CreditNote, result.Invoice);
+            }
+
+            await Backoff(attempt, cancellationToken);
+        }
+
+        throw new ConcurrencyConflictException("The invoice was changed concurrently too many times; retry the request.");
+    }
+
+    /// <summary>
+    /// Merchant events for a committed change: <c>invoice.paid</c>, <c>invoice.voided</c>,
+    /// <c>invoice.marked_uncollectible</c>, and, when a payment activated the subscription, its next step scheduled and
+    /// <c>customer.subscription.updated</c>. Each carries a dedupe key, so a retried step publishes once.
+    /// </summary>
+    private async Task PublishChangesAsync(Invoice before, Invoice after, CancellationToken cancellationToken)
+    {
+        if (before.Status == after.Status)
+        {
+            return;
+        }
+
+        var type = after.Status switch
+        {
+            InvoiceStatus.Paid => "invoice.paid",
+            InvoiceStatus.Void => "invoice.voided",
+            InvoiceStatus.Uncollectible => "invoice.marked_uncollectible",
+            _ => null,
+        };
+        if (type is not null)
+        {
+            await PublishAsync(type, after, cancellationToken: cancellationToken);
+        }
+
+        if (after.Status == InvoiceStatus.Paid && after.SubscriptionId is { } subscriptionId
+            && await store.GetSubscriptionAsync(after.CustomerId, subscriptionId, cancellationToken) is { } subscription)
+        {
+            await schedule.ScheduleNextAsync(subscription.Value, cancellationToken);
+            await notifier.PublishAsync("customer.subscription.updated", after.CustomerId, SubscriptionResponse.From(subscription.Value),
+                $"customer.subscription.updated:{subscriptionId}:v{subscription.Value.Version}", cancellationToken);
+        }
+    }
+
+    private Task PublishAsync(string type, Invoice invoice, string? dedupeKey = null, PaymentAttempt? attempt = null, CancellationToken cancellationToken = default) =>
+        notifier.PublishAsync(type, invoice.CustomerId, InvoiceResponse.From(invoice, attempt), dedupeKey ?? $"{type}:{invoice.Id}", cancellationToken);
+
+    /// <summary>The customer's "now": real time, or its test clock's time.</summary>
+    private async Task<DateTimeOffset> NowAsync(string customerId, CancellationToken cancellationToken) =>
+        await clock.NowForAsync(await CustomerAsync(customerId, cancellationToken), cancellationToken);
+
+    private static void AddBalanceChange(PartitionBatch batch, Stored<CustomerBalance>? stored, CustomerBalance current, long change, BalanceTransactionType type, string reference, DateTimeOffset now)
+    {
+        var (next, transaction) = current.Apply(change, type, reference, Ids.New(BalanceTransactionPrefix, now), now);
+        batch.Put(TableInvoicingStore.BalanceRow(current.Currency), next, stored?.ETag);
+        batch.Insert(TableInvoicingStore.BalanceTransactionRow(transaction.Id), transaction);
+    }
+
+    /// <summary>A paid invoice of an incomplete / past_due / unpaid subscription makes it active, in the same transaction.</summary>
+    private async Task AddSubscriptionPaidAsync(PartitionBatch batch, Invoice invoice, DateTimeOffset now, string actor, CancellationToken cancellationToken)
+    {
+        if (invoice.SubscriptionId is not { } subscriptionId
+            || await store.GetSubscriptionAsync(invoice.CustomerId, subscriptionId, cancellationToken) is not { } stored
+            || !string.Equals(stored.Value.LatestInvoiceId, invoice.Id, StringComparison.Ordinal)
+            || stored.Value.Status is not (SubscriptionStatus.Incomplete or SubscriptionStatus.PastDue or SubscriptionStatus.Unpaid))
+        {
+            return;
+        }
+
+        var paid = stored.Value.MarkPaymentSucceeded(now, actor);
+        batch.Replace(TableInvoicingStore.SubscriptionRow(subscriptionId), paid, stored.ETag, TableInvoicingStore.SubscriptionColumns(paid));
+    }
+
+    private static Task Backoff(int attempt, CancellationToken cancellationToken) =>
+        Task.Delay(Random.Shared.Next(1, 4 << Math.Min(attempt, 5)), cancellationToken);
+}

@@ -1,0 +1,41 @@
+using Billing.Domain.Invoicing;
+using Billing.Functions.InvoicePdf;
+using Billing.Functions.Scheduling;
+using Billing.Functions.Storage;
+using Billing.Functions.Subscriptions;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Billing.Functions.Invoices;
+
+/// <summary>Registers and maps subscriptions, invoices, coupons, tax rates and credit notes.</summary>
+public static class InvoicingRegistration
+{
+    public static IServiceCollection AddSubscriptionsAndInvoicing(this IServiceCollection services)
+    {
+        services.AddOptions<InvoicingOptions>().BindConfiguration(InvoicingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(new StorageResource(StorageResourceKind.Container, InvoiceDocuments.Container));
+        services.TryAddSingleton<InvoicePdfRenderer>();
+        services.AddSingleton<TableInvoicingStore>();
+        services.AddSingleton<AccountNumbering>();
+        services.AddSingleton<InvoiceDocuments>();
+        services.AddSingleton<BillingReferences>();
+        services.AddSingleton<InvoiceService>();
+        services.AddSingleton<SubscriptionSchedule>();
+        services.AddSingleton<SubscriptionService>();
+        foreach (var kind in SubscriptionWorkHandler.Kinds)
+        {
+            services.AddSingleton<IWorkHandler>(sp => new SubscriptionWorkHandler(kind, sp.GetRequiredService<SubscriptionService>()));
+        }
+
+        services.TryAddSingleton<IInvoiceCollector, GatewayInvoiceCollector>();
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapSubscriptionsAndInvoicingApi(this IEndpointRouteBuilder routes)
+    {
+        routes.MapSubscriptionsApi();
+        routes.MapInvoicesApi();
+        routes.MapCouponsTaxRatesAndCreditNotesApi();
+        return routes;
+    }
+}

@@ -1,0 +1,84 @@
+using Azure;
+using Azure.Data.Tables;
+
+namespace Billing.Functions.Storage;
+
+/// <summary>
+/// The writes of one entity-group transaction: all in one partition (Azure rejects a batch that spans two; Azurite
+/// wrongly accepts it, so the guard is here), at most 100, applied all or nothing. Replacements carry the ETag they were
+/// read with, inserts fail if the row exists, so a concurrent writer makes the whole batch fail and nothing is half done.
+/// </summary>
+public sealed class PartitionBatch(string partitionKey)
+{
+    public const int MaxActions = 100;
+    private readonly List<TableTransactionAction> actions = [];
+    private readonly HashSet<string> rows = new(StringComparer.Ordinal);
+
+    public string PartitionKey { get; } = partitionKey;
+
+    public int Count => actions.Count;
+
+    public PartitionBatch Insert<T>(string rowKey, T value, IReadOnlyDictionary<string, object?>? columns = null) =>
+        Add(TableTransactionActionType.Add, JsonTable.ToEntity(PartitionKey, rowKey, value, columns), default);
+
+    /// <summary>Replaces the row only if it still has <paramref name="etag"/>.</summary>
+    public PartitionBatch Replace<T>(string rowKey, T value, ETag etag, IReadOnlyDictionary<string, object?>? columns = null) =>
+        Add(TableTransactionActionType.UpdateReplace, JsonTable.ToEntity(PartitionKey, rowKey, value, columns), etag);
+
+    /// <summary>Inserts when <paramref name="etag"/> is null (the row was not there when read), else replaces with If-Match.</summary>
+    public PartitionBatch Put<T>(string rowKey, T value, ETag? etag, IReadOnlyDictionary<string, object?>? columns = null) =>
+        etag is { } e ? Replace(rowKey, value, e, columns) : Insert(rowKey, value, columns);
+
+    public PartitionBatch Delete(string rowKey, ETag etag) =>
+        Add(TableTransactionActionType.Delete, new TableEntity(PartitionKey, rowKey), etag);
+
+    /// <summary>Adds a ready entity; throws if it belongs to another partition.</summary>
+    public PartitionBatch Add(TableTransactionActionType type, TableEntity entity, ETag etag)
+    {
+        ArgumentNullException.ThrowIfNull(entity);
+        if (!string.Equals(entity.PartitionKey, PartitionKey, StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"A transaction on partition '{PartitionKey}' cannot write to partition '{entity.PartitionKey}'.");
+        }
+
+        if (!rows.Add(entity.RowKey))
+        {
+            throw new InvalidOperationException($"Row '{entity.RowKey}' appears twice in one transaction.");
+        }
+
+        if (actions.Count == MaxActions)
+        {
+            throw new InvalidOperationException($"A transaction holds at most {MaxActions} operations.");
+        }
+
+        actions.Add(new TableTransactionAction(type, entity, etag));
+        return this;
+    }
+
+    /// <summary>
+    /// Submits the batch. Returns false when a precondition failed (a row changed since it was read: 412, or a row to
+    /// insert already exists: 409) so the caller can reload and re-apply; other failures throw.
+    /// </summary>
+    public async Task<bool> TrySubmitAsync(TableClient table, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        if (actions.Count == 0)
+        {
+            return true;
+        }
+
+        try
+        {
+            await table.SubmitTransactionAsync(actions, cancellationToken);
+            return true;
+        }
+        catch (TableTransactionFailedException e) when (e.Status is 409 or 412)
+        {
+            return false;
+        }
+        catch (RequestFailedException e) when (e.Status is 409 or 412)
+        {
+            return false;
+        }
+    }
+}

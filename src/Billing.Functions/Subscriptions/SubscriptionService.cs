@@ -1,0 +1,524 @@
+using System.Security.Cryptography;
+using System.Text;
+using Billing.Domain;
+using Billing.Domain.Customers;
+using Billing.Domain.Invoicing;
+using Billing.Domain.Scheduling;
+using Billing.Domain.Subscriptions;
+using Billing.Domain.TestClocks;
+using Billing.Functions.Invoices;
+using Billing.Functions.Notifications;
+using Billing.Functions.Storage;
+
+namespace Billing.Functions.Subscriptions;
+
+/// <summary>
+/// Subscription use cases. Creating one writes the subscription, its first invoice (draft) and the client's request
+/// marker in one transaction, then finalizes, stores the PDF and collects — each step saved before the next, so a retry
+/// of the same request (same Idempotency-Key) or a crash resumes where it stopped: never a second invoice or charge.
+/// Changes save the subscription with its proration items (or the invoice that bills them at once) atomically.
+/// </summary>
+public sealed class SubscriptionService(
+    TableInvoicingStore store,
+    InvoiceService invoices,
+    BillingReferences references,
+    ICustomerStore customers,
+    SubscriptionSchedule schedule,
+    IBillingClock clock,
+    INotifier notifier)
+{
+    private const int MaxAttempts = 20;
+
+    public TableInvoicingStore Store => store;
+
+    public async Task<Stored<Subscription>> LoadAsync(string id, CancellationToken cancellationToken = default) =>
+        await store.FindSubscriptionAsync(id, cancellationToken) ?? throw new NotFoundException("subscription", id);
+
+    /// <summary>The latest payment attempt of the subscription's latest invoice, if any.</summary>
+    public async Task<PaymentAttempt?> LatestAttemptAsync(Subscription subscription, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(subscription);
+        if (subscription.LatestInvoiceId is not { } invoiceId)
+        {
+            return null;
+        }
+
+        var attempts = await store.AttemptsAsync(subscription.CustomerId, invoiceId, cancellationToken);
+        return attempts.Count > 0 ? attempts[^1].Value : null;
+    }
+
+    public async Task<Subscription> CreateAsync(SubscriptionCreateRequest body, string? requestKey, string actor, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var errors = new ValidationErrors();
+        errors.AddIf(string.IsNullOrEmpty(body.Customer), "customer", "Is required.");
+        errors.AddIf(body.Items is null or { Count: 0 }, "items", "At least one item is required.");
+        errors.AddIf(body.Items is { Count: > Subscription.MaxItems }, "items", $"At most {Subscription.MaxItems} items are allowed.");
+        errors.ThrowIfAny();
+        var customer = await customers.GetAsync(body.Customer!, cancellationToken) ?? throw DomainValidationException.For("customer", $"No such customer: '{body.Customer}'.");
+        customer.EnsureCanBeCharged();
+        var requestRow = requestKey is null ? null : TableInvoicingStore.RequestRow(Hash(actor, requestKey));
+        if (requestRow is not null && await store.GetAsync<CreateRequestEntry>(customer.Id, requestRow, cancellationToken) is { } earlier)
+        {
+            return await CompleteCreationAsync(customer.Id, earlier.Value.SubscriptionId, actor, cancellationToken);
+        }
+
+        var items = new List<SubscriptionItemInput>();
+        for (var i = 0; i < body.Items!.Count; i++)
+        {
+            var price = await references.PriceAsync(body.Items[i].Price, $"items[{i}].price", errors, cancellationToken);
+            errors.AddIf(body.Items[i].Quantity is < 1, $"items[{i}].quantity", "Must be at least 1.");
+            if (price is not null)
+            {
+                items.Add(new SubscriptionItemInput(price, body.Items[i].Quantity ?? 1));
+            }
+        }
+
+        var rates = await references.TaxRatesAsync(body.DefaultTaxRates, "default_tax_rates", errors, cancellationToken);
+        errors.AddIf(body.Coupon is not null && await references.CouponAsync(body.Coupon, cancellationToken) is null, "coupon", $"No such coupon: '{body.Coupon}'.");
+        errors.ThrowIfAny();
+
+        var now = await clock.NowForAsync(customer, cancellationToken);
+        var id = Ids.New(Subscription.IdPrefix, now);
+        var subscription = Subscription.Create(new SubscriptionCreateInput
+        {
+            CustomerId = customer.Id,
+            Items = items,
+            TrialPeriodDays = body.TrialPeriodDays,
+            TrialEnd = body.TrialEnd,
+            TrialFromPrice = body.TrialFromPrice ?? true,
+            BillingCycleAnchor = body.BillingCycleAnchor,
+            ProrationBehavior = body.ProrationBehavior ?? ProrationBehavior.CreateProrations,
+            DefaultTaxRates = rates,
+            Metadata = body.Metadata,
+        }, customer, id, now, actor);
+        if (body.Coupon is { } couponId)
+        {
+            subscription = subscription.SetDiscount(await references.RedeemAsync(couponId, customer.Id, id, now, cancellationToken), now, actor);
+        }
+
+        var batch = new PartitionBatch(customer.Id);
+        Invoice? draft = null;
+        if (subscription.Status == SubscriptionStatus.Incomplete)
+        {
+            var lines = InvoiceGenerator.DueLines(subscription, [], [], now);
+            var result = await DraftAsync(subscription, lines, BillingReason.SubscriptionCreate, now, cancellationToken);
+            draft = result.Invoice;
+            subscription = subscription.WithDiscountUsage(result.UsedDiscount).WithLatestInvoice(draft.Id, now, actor);
+        }
+
+        await store.AddIndexAsync(TableInvoicingStore.SubscriptionIndex, id, customer.Id, cancellationToken);
+        batch.Insert(TableInvoicingStore.SubscriptionRow(id), subscription, TableInvoicingStore.SubscriptionColumns(subscription));
+        if (requestRow is not null)
+        {
+            batch.Insert(requestRow, new CreateRequestEntry(id));
+        }
+
+        var saved = draft is null ? await batch.TrySubmitAsync(store.Client, cancellationToken) : await invoices.TryInsertDraftAsync(draft, batch, cancellationToken);
+        if (!saved)
+        {
+            // Only the request marker can already exist: a concurrent retry of the same request won; continue its subscription.
+            if (requestRow is not null && await store.GetAsync<CreateRequestEntry>(customer.Id, requestRow, cancellationToken) is { } winner)
+            {
+                return await CompleteCreationAsync(customer.Id, winner.Value.SubscriptionId, actor, cancellationToken);
+            }
+
+            throw new ConcurrencyConflictException("The subscription could not be saved; retry the request.");
+        }
+
+        return await CompleteCreationAsync(customer.Id, id, actor, cancellationToken);
+    }
+
+    public async Task<Subscription> UpdateAsync(string id, SubscriptionUpdateRequest body, string actor, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var located = await LoadAsync(id, cancellationToken);
+        var customerId = located.Value.CustomerId;
+        var errors = new ValidationErrors();
+        var updates = await ItemUpdatesAsync(body.Items, errors, cancellationToken);
+        var rates = await references.TaxRatesAsync(body.DefaultTaxRates, "default_tax_rates", errors, cancellationToken);
+        errors.AddIf(body.PauseCollection is { Behavior: null }, "pause_collection.behavior", "Is required: keep_as_draft, mark_uncollectible or void.");
+        errors.AddIf(body.ChangeAtPeriodEnd == true && body.ProrationBehavior is not null and not ProrationBehavior.None, "proration_behavior", "Changes at the period end are not prorated.");
+        errors.AddIf(updates is null && (body.ProrationBehavior is not null || body.ProrationDate is not null || body.ChangeAtPeriodEnd is not null), "items", "Proration settings need item changes.");
+        errors.AddIf(body.Coupon is not null && await references.CouponAsync(body.Coupon, cancellationToken) is null, "coupon", $"No such coupon: '{body.Coupon}'.");
+        errors.ThrowIfAny();
+        var discount = body.Coupon is { } couponId ? await references.RedeemAsync(couponId, customerId, id, await NowAsync(customerId, cancellationToken), cancellationToken) : null;
+
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var stored = await store.GetSubscriptionAsync(customerId, id, cancellationToken) ?? throw new NotFoundException("subscription", id);
+            var now = await NowAsync(customerId, cancellationToken);
+            var s = stored.Value;
+            IReadOnlyList<PendingInvoiceItem> prorations = [];
+            var invoiceNow = false;
+            if (updates is not null)
+            {
+                if (body.ChangeAtPeriodEnd == true)
+                {
+                    s = s.ScheduleChangeAtPeriodEnd(updates, now, actor);
+                }
+                else
+                {
+                    var result = s.ChangeItems(updates, body.ProrationBehavior ?? ProrationBehavior.CreateProrations, now, actor, body.ProrationDate);
+                    (s, prorations, invoiceNow) = (result.Subscription, result.ProrationItems, result.InvoiceNow);
+                }
+            }
+
+            if (body.CancelAtPeriodEnd is { } cancel)
+            {
+                s = s.SetCancelAtPeriodEnd(cancel, now, actor);
+            }
+
+            if (body.PauseCollection is { Behavior: { } behavior } pause)
+            {
+                s = s.PauseCollectionWith(behavior, pause.ResumesAt, now, actor);
+            }
+
+            if (rates is not null)
+            {
+                s = s.SetDefaultTaxRates(rates, now, actor);
+            }
+
+            if (discount is not null)
+            {
+                s = s.SetDiscount(discount, now, actor);
+            }
+
+            s = s.UpdateMetadata(body.Metadata, now, actor);
+            var (saved, invoiceId) = await SaveAsync(stored, s, prorations, invoiceNow, [], now, actor, cancellationToken);
+            if (saved)
+            {
+                return await AfterChangeAsync(customerId, id, invoiceId, actor, cancellationToken);
+            }
+        }
+
+        throw new ConcurrencyConflictException("The subscription was changed concurrently too many times; retry the request.");
+    }
+
+    /// <summary>What <see cref="UpdateAsync"/> would bill for these item changes, as an unsaved draft invoice.</summary>
+    public async Task<(Invoice Invoice, DateTimeOffset ProrationDate)> PreviewAsync(string id, SubscriptionPreviewRequest body, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var stored = await LoadAsync(id, cancellationToken);
+        var errors = new ValidationErrors();
+        var updates = await ItemUpdatesAsync(body.Items, errors, cancellationToken);
+        errors.AddIf(updates is null, "items", "At least one item change is required.");
+        errors.ThrowIfAny();
+        var now = await NowAsync(stored.Value.CustomerId, cancellationToken);
+        var date = body.ProrationDate ?? now;
+        var items = stored.Value.PreviewChange(updates!, body.ProrationBehavior ?? ProrationBehavior.CreateProrations, now, date);
+        var draft = await DraftAsync(stored.Value, InvoiceGenerator.PendingLines(items, []), BillingReason.SubscriptionUpdate, now, cancellationToken);
+        return (draft.Invoice, date);
+    }
+
+    public async Task<Subscription> CancelAsync(string id, SubscriptionCancelRequest? body, string actor, CancellationToken cancellationToken = default)
+    {
+        var located = await LoadAsync(id, cancellationToken);
+        var customerId = located.Value.CustomerId;
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var stored = await store.GetSubscriptionAsync(customerId, id, cancellationToken) ?? throw new NotFoundException("subscription", id);
+            var now = await NowAsync(customerId, cancellationToken);
+            var result = stored.Value.CancelNow(now, actor, body?.Prorate ?? false, body?.InvoiceNow ?? false);
+            var (saved, invoiceId) = await SaveAsync(stored, result.Subscription, result.ProrationItems, result.InvoiceNow, [], now, actor, cancellationToken);
+            if (!saved)
+            {
+                continue;
+            }
+
+            // The unpaid first invoice of a subscription that never started is voided, as Stripe does.
+            if (stored.Value.Status == SubscriptionStatus.Incomplete && stored.Value.LatestInvoiceId is { } first
+                && await store.GetInvoiceAsync(customerId, first, cancellationToken) is { Value: { Status: InvoiceStatus.Open, AmountPaid: 0 } })
+            {
+                await invoices.TransitionAsync(customerId, first, (i, t) => i.Void(t), actor, cancellationToken);
+            }
+
+            return await AfterChangeAsync(customerId, id, invoiceId, actor, cancellationToken);
+        }
+
+        throw new ConcurrencyConflictException("The subscription was changed concurrently too many times; retry the request.");
+    }
+
+    /// <summary>
+    /// Resumes a paused subscription (re-anchored now; the new period is invoiced and collected at once) or, for an
+    /// active one, ends a collection pause.
+    /// </summary>
+    public async Task<Subscription> ResumeAsync(string id, string actor, CancellationToken cancellationToken = default)
+    {
+        var located = await LoadAsync(id, cancellationToken);
+        var customerId = located.Value.CustomerId;
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var stored = await store.GetSubscriptionAsync(customerId, id, cancellationToken) ?? throw new NotFoundException("subscription", id);
+            var now = await NowAsync(customerId, cancellationToken);
+            var s = stored.Value;
+            (bool Saved, string? InvoiceId) outcome;
+            if (s.Status == SubscriptionStatus.Paused)
+            {
+                s = s.Resume(now, actor);
+                var invoiced = InvoicedItem.From(await store.InvoicesOfSubscriptionAsync(customerId, id, cancellationToken));
+                var pending = (await store.PendingItemsAsync(customerId, cancellationToken)).Where(p => p.Value.SubscriptionId == id).ToList();
+                var lines = InvoiceGenerator.DueLines(s, invoiced, pending.Select(p => p.Value), now);
+                outcome = await SaveAsync(stored, s, lines, pending, BillingReason.SubscriptionCycle, now, actor, cancellationToken);
+            }
+            else if (s.PauseCollection is not null)
+            {
+                outcome = await SaveAsync(stored, s.ResumeCollection(now, actor), [], false, [], now, actor, cancellationToken);
+            }
+            else
+            {
+                throw new InvalidStateException($"Subscription '{id}' is {Subscription.Wire(s.Status)} and its collection is not paused.", "subscription_not_paused");
+            }
+
+            if (outcome.Saved)
+            {
+                return await AfterChangeAsync(customerId, id, outcome.InvoiceId, actor, cancellationToken);
+            }
+        }
+
+        throw new ConcurrencyConflictException("The subscription was changed concurrently too many times; retry the request.");
+    }
+
+    /// <summary>
+    /// Runs one scheduled step (see <see cref="SubscriptionSchedule"/>): renewal and trial end
+    /// (<see cref="Renewal.Advance"/>: the new period and its invoice saved together, then finalized and collected; a
+    /// failed collection makes the subscription past_due), trial_will_end (event + flag), incomplete_expiry (expires the
+    /// subscription and voids its unpaid first invoice) and resume_collection. A step whose expected version is stale, or
+    /// that is not due yet, does nothing but make sure the current next step is scheduled.
+    /// </summary>
+    public async Task RunScheduledAsync(DueWork work, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        var stored = await store.GetSubscriptionAsync(work.CustomerId, work.TargetId, cancellationToken);
+        if (stored is null || stored.Value.Version != work.ExpectedVersion)
+        {
+            return;
+        }
+
+        var s = stored.Value;
+        var now = await NowAsync(s.CustomerId, cancellationToken);
+        if (s.NextAction() is not { } next || SubscriptionSchedule.KindName(next.Kind) != work.Kind || now < next.At)
+        {
+            await schedule.ScheduleNextAsync(s, cancellationToken);
+            return;
+        }
+
+        (bool Saved, string? InvoiceId) outcome;
+        switch (next.Kind)
+        {
+            case ScheduledActionKind.Renew or ScheduledActionKind.TrialEnd:
+                var invoiced = InvoicedItem.From(await store.InvoicesOfSubscriptionAsync(s.CustomerId, s.Id, cancellationToken));
+                var pending = await store.PendingItemsAsync(s.CustomerId, cancellationToken);
+                var result = Renewal.Advance(s, invoiced, pending.Select(p => p.Value), now);
+                var billed = result.Lines.Select(l => l.PendingItemId).OfType<string>().ToHashSet(StringComparer.Ordinal);
+                outcome = await SaveAsync(stored, result.Subscription, result.Lines, [.. pending.Where(p => billed.Contains(p.Value.Id))], result.BillingReason, now, Actors.Scheduler, cancellationToken);
+                break;
+            case ScheduledActionKind.TrialWillEnd:
+                outcome = await SavePendingAsync(stored, s.MarkTrialWillEndNotified(now), [], cancellationToken);
+                if (outcome.Saved)
+                {
+                    await PublishAsync("customer.subscription.trial_will_end", s, $"customer.subscription.trial_will_end:{s.Id}:{s.TrialEnd:O}", cancellationToken);
+                }
+
+                break;
+            case ScheduledActionKind.IncompleteExpiry:
+                outcome = await SavePendingAsync(stored, s.ExpireIncomplete(now), [], cancellationToken);
+                if (outcome.Saved && s.LatestInvoiceId is { } first
+                    && await store.GetInvoiceAsync(s.CustomerId, first, cancellationToken) is { Value: { Status: InvoiceStatus.Open, AmountPaid: 0 } })
+                {
+                    await invoices.TransitionAsync(s.CustomerId, first, (i, t) => i.Void(t), Actors.Scheduler, cancellationToken);
+                }
+
+                break;
+            default:
+                outcome = await SavePendingAsync(stored, s.ResumeCollection(now, Actors.Scheduler), [], cancellationToken);
+                break;
+        }
+
+        if (!outcome.Saved)
+        {
+            return; // someone changed the subscription meanwhile; their change scheduled its own next step
+        }
+
+        var current = await AfterChangeAsync(s.CustomerId, s.Id, outcome.InvoiceId, Actors.Scheduler, cancellationToken);
+        if (outcome.InvoiceId is { } invoiceId && await store.GetInvoiceAsync(s.CustomerId, invoiceId, cancellationToken) is { Value.Status: InvoiceStatus.Open }
+            && await store.AttemptsAsync(s.CustomerId, invoiceId, cancellationToken) is [.., { Value.Status: not null and not CollectionStatus.Succeeded }])
+        {
+            await MarkFailedAsync(current, cancellationToken);
+        }
+    }
+
+    /// <summary>A renewal or trial-end invoice could not be collected: active / trialing → past_due (dunning takes over).</summary>
+    private async Task MarkFailedAsync(Subscription subscription, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var stored = await store.GetSubscriptionAsync(subscription.CustomerId, subscription.Id, cancellationToken) ?? throw new NotFoundException("subscription", subscription.Id);
+            if (stored.Value.Version != subscription.Version)
+            {
+                return;
+            }
+
+            var failed = stored.Value.MarkPaymentFailed(await NowAsync(subscription.CustomerId, cancellationToken), Actors.Scheduler);
+            if ((await SavePendingAsync(stored, failed, [], cancellationToken)).Saved)
+            {
+                await schedule.ScheduleNextAsync(failed, cancellationToken);
+                await PublishAsync("customer.subscription.updated", failed, $"customer.subscription.updated:{failed.Id}:v{failed.Version}", cancellationToken);
+                return;
+            }
+        }
+    }
+
+    private async Task<Subscription> CompleteCreationAsync(string customerId, string subscriptionId, string actor, CancellationToken cancellationToken)
+    {
+        var stored = await store.GetSubscriptionAsync(customerId, subscriptionId, cancellationToken) ?? throw new NotFoundException("subscription", subscriptionId);
+        await BillLatestAsync(stored.Value, actor, newAttempt: false, offSession: false, cancellationToken);
+        var current = (await store.GetSubscriptionAsync(customerId, subscriptionId, cancellationToken))!.Value;
+        await schedule.ScheduleNextAsync(current, cancellationToken);
+        await PublishAsync("customer.subscription.created", current, $"customer.subscription.created:{subscriptionId}", cancellationToken);
+        return current;
+    }
+
+    private async Task<Subscription> AfterChangeAsync(string customerId, string subscriptionId, string? invoiceId, string actor, CancellationToken cancellationToken)
+    {
+        if (invoiceId is not null)
+        {
+            var saved = (await store.GetSubscriptionAsync(customerId, subscriptionId, cancellationToken))!.Value;
+            await BillLatestAsync(saved, actor, newAttempt: true, offSession: true, cancellationToken);
+        }
+
+        var current = (await store.GetSubscriptionAsync(customerId, subscriptionId, cancellationToken))!.Value;
+        await schedule.ScheduleNextAsync(current, cancellationToken);
+        var type = current.Status == SubscriptionStatus.Canceled ? "customer.subscription.deleted" : "customer.subscription.updated";
+        await PublishAsync(type, current, $"{type}:{subscriptionId}:v{current.Version}", cancellationToken);
+        return current;
+    }
+
+    private Task PublishAsync(string type, Subscription subscription, string dedupeKey, CancellationToken cancellationToken) =>
+        notifier.PublishAsync(type, subscription.CustomerId, SubscriptionResponse.From(subscription), dedupeKey, cancellationToken);
+
+    /// <summary>
+    /// Finalizes the latest invoice when it is a draft and collects it when it is open (unless collection is paused).
+    /// The first invoice is collected on-session (the customer is subscribing now and can authenticate: 3-D Secure
+    /// answers requires_action with a client secret); later ones off-session (3-D Secure is then a decline).
+    /// </summary>
+    private async Task BillLatestAsync(Subscription subscription, string actor, bool newAttempt, bool offSession, CancellationToken cancellationToken)
+    {
+        if (subscription.LatestInvoiceId is not { } invoiceId || await store.GetInvoiceAsync(subscription.CustomerId, invoiceId, cancellationToken) is not { } stored)
+        {
+            return;
+        }
+
+        var invoice = stored.Value;
+        var paused = subscription.PauseCollection?.Behavior;
+        if (invoice.Status == InvoiceStatus.Draft)
+        {
+            if (paused == PauseCollectionBehavior.KeepAsDraft)
+            {
+                return;
+            }
+
+            invoice = await invoices.FinalizeAsync(subscription.CustomerId, invoiceId, actor, cancellationToken);
+            if (invoice.Status == InvoiceStatus.Open && paused is PauseCollectionBehavior.Void or PauseCollectionBehavior.MarkUncollectible)
+            {
+                await invoices.TransitionAsync(subscription.CustomerId, invoiceId,
+                    (i, t) => paused == PauseCollectionBehavior.Void ? i.Void(t) : i.MarkUncollectible(t), actor, cancellationToken);
+                return;
+            }
+        }
+
+        if (invoice.Status == InvoiceStatus.Open && invoice.CollectionMethod == CollectionMethod.ChargeAutomatically && paused is null)
+        {
+            await invoices.CollectAsync(subscription.CustomerId, invoiceId, offSession, newAttempt, cancellationToken);
+        }
+    }
+
+    private Task<(bool Saved, string? InvoiceId)> SaveAsync(Stored<Subscription> before, Subscription after, IReadOnlyList<PendingInvoiceItem> items, bool invoiceNow,
+        IReadOnlyList<Stored<PendingInvoiceItem>> consumed, DateTimeOffset now, string actor, CancellationToken cancellationToken) =>
+        invoiceNow
+            ? SaveAsync(before, after, InvoiceGenerator.PendingLines(items, []), consumed, BillingReason.SubscriptionUpdate, now, actor, cancellationToken)
+            : SavePendingAsync(before, after, items, cancellationToken);
+
+    /// <summary>Saves the subscription and its new pending items (prorations waiting for the next invoice) in one transaction.</summary>
+    private async Task<(bool Saved, string? InvoiceId)> SavePendingAsync(Stored<Subscription> before, Subscription after, IReadOnlyList<PendingInvoiceItem> items, CancellationToken cancellationToken)
+    {
+        if (ReferenceEquals(before.Value, after))
+        {
+            return (true, null);
+        }
+
+        var batch = new PartitionBatch(after.CustomerId)
+            .Replace(TableInvoicingStore.SubscriptionRow(after.Id), after, before.ETag, TableInvoicingStore.SubscriptionColumns(after));
+        foreach (var item in items)
+        {
+            batch.Insert(TableInvoicingStore.PendingItemRow(item.Id), item);
+        }
+
+        return (await batch.TrySubmitAsync(store.Client, cancellationToken), null);
+    }
+
+    /// <summary>Saves the subscription with a new draft invoice for <paramref name="lines"/> (and removes the pending items it consumed) in one transaction.</summary>
+    private async Task<(bool Saved, string? InvoiceId)> SaveAsync(Stored<Subscription> before, Subscription after, IReadOnlyList<InvoiceLine> lines,
+        IReadOnlyList<Stored<PendingInvoiceItem>> consumed, BillingReason reason, DateTimeOffset now, string actor, CancellationToken cancellationToken)
+    {
+        if (lines.Count == 0)
+        {
+            return await SavePendingAsync(before, after, [], cancellationToken);
+        }
+
+        var draft = await DraftAsync(after, lines, reason, now, cancellationToken);
+        after = after.WithDiscountUsage(draft.UsedDiscount).WithLatestInvoice(draft.Invoice.Id, now, actor);
+        var batch = new PartitionBatch(after.CustomerId)
+            .Replace(TableInvoicingStore.SubscriptionRow(after.Id), after, before.ETag, TableInvoicingStore.SubscriptionColumns(after));
+        foreach (var item in consumed)
+        {
+            batch.Delete(TableInvoicingStore.PendingItemRow(item.Value.Id), item.ETag);
+        }
+
+        return (await invoices.TryInsertDraftAsync(draft.Invoice, batch, cancellationToken), draft.Invoice.Id);
+    }
+
+    private async Task<InvoiceDraftResult> DraftAsync(Subscription subscription, IReadOnlyList<InvoiceLine> lines, BillingReason reason, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var balance = await invoices.BalanceAsync(subscription.CustomerId, subscription.Currency, cancellationToken);
+        return Invoice.CreateDraft(new InvoiceDraftInput
+        {
+            CustomerId = subscription.CustomerId,
+            Currency = subscription.Currency,
+            SubscriptionId = subscription.Id,
+            BillingReason = reason,
+            Lines = lines,
+            DefaultTaxRates = subscription.DefaultTaxRates,
+            Discounts = subscription.Discount is { } discount ? [discount] : [],
+            CustomerBalance = balance?.Value.Balance ?? 0,
+        }, Ids.New(Invoice.IdPrefix, now), now);
+    }
+
+    private async Task<IReadOnlyList<ItemUpdate>?> ItemUpdatesAsync(IReadOnlyList<SubscriptionItemUpdateRequest>? items, ValidationErrors errors, CancellationToken cancellationToken)
+    {
+        if (items is null)
+        {
+            return null;
+        }
+
+        var updates = new List<ItemUpdate>();
+        for (var i = 0; i < items.Count; i++)
+        {
+            var item = items[i];
+            errors.AddIf(item.Quantity is < 1, $"items[{i}].quantity", "Must be at least 1 (remove an item with deleted: true).");
+            errors.AddIf(item.Id is null && item.Price is null, $"items[{i}].price", "A new item needs a price.");
+            errors.AddIf(item.Deleted == true && (item.Id is null || item.Price is not null || item.Quantity is not null), $"items[{i}].deleted", "Give only the id of the item to remove.");
+            var price = item.Price is null ? null : await references.PriceAsync(item.Price, $"items[{i}].price", errors, cancellationToken);
+            updates.Add(new ItemUpdate { ItemId = item.Id, Price = price, Quantity = item.Quantity, Deleted = item.Deleted == true });
+        }
+
+        return updates;
+    }
+
+    /// <summary>The customer's "now": real time, or its test clock's time.</summary>
+    private async Task<DateTimeOffset> NowAsync(string customerId, CancellationToken cancellationToken) =>
+        await clock.NowForAsync(await customers.GetAsync(customerId, cancellationToken) ?? throw new NotFoundException("customer", customerId), cancellationToken);
+
+    private static string Hash(string actor, string key) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(actor + "\n" + key)))[..40];
+}
