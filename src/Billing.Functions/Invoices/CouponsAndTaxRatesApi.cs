@@ -77,6 +77,12 @@ public static class CouponsAndTaxRatesApi
             var invoice = (await service.Store.FindInvoiceAsync(body.Invoice!, cancellationToken))?.Value ?? throw DomainValidationException.For("invoice", $"No such invoice: '{body.Invoice}'.");
             var lines = body.Lines?.Select((l, i) =>
             {
+                if (l is null)
+                {
+                    errors.Add($"lines[{i}]", "Must be a line object.");
+                    return new CreditNoteLineInput("", 0, null);
+                }
+
                 errors.AddIf(l.InvoiceLine is null, $"lines[{i}].invoice_line", "Is required.");
                 errors.AddIf(l.Amount is null, $"lines[{i}].amount", "Is required.");
                 return new CreditNoteLineInput(l.InvoiceLine ?? "", l.Amount ?? 0, l.Description);

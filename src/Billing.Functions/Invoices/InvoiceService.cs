@@ -81,7 +81,12 @@ public sealed class InvoiceService(
         var lines = new List<InvoiceLine>();
         for (var i = 0; i < (body.Items?.Count ?? 0); i++)
         {
-            var item = body.Items![i];
+            if (body.Items![i] is not { } item)
+            {
+                errors.Add($"items[{i}]", "Must be an item object.");
+                continue;
+            }
+
             var rates = await references.TaxRatesAsync(item.TaxRates, $"items[{i}].tax_rates", errors, cancellationToken);
             errors.AddIf(item.UnitAmount is null, $"items[{i}].unit_amount", "Is required.");
             errors.AddIf(item.Quantity is < 1, $"items[{i}].quantity", "Must be at least 1.");

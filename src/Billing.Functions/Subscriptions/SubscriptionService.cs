@@ -66,11 +66,17 @@ public sealed class SubscriptionService(
         var items = new List<SubscriptionItemInput>();
         for (var i = 0; i < body.Items!.Count; i++)
         {
-            var price = await references.PriceAsync(body.Items[i].Price, $"items[{i}].price", errors, cancellationToken);
-            errors.AddIf(body.Items[i].Quantity is < 1, $"items[{i}].quantity", "Must be at least 1.");
+            if (body.Items[i] is not { } item)
+            {
+                errors.Add($"items[{i}]", "Must be an item object.");
+                continue;
+            }
+
+            var price = await references.PriceAsync(item.Price, $"items[{i}].price", errors, cancellationToken);
+            errors.AddIf(item.Quantity is < 1, $"items[{i}].quantity", "Must be at least 1.");
             if (price is not null)
             {
-                items.Add(new SubscriptionItemInput(price, body.Items[i].Quantity ?? 1));
+                items.Add(new SubscriptionItemInput(price, item.Quantity ?? 1));
             }
         }
 
@@ -504,7 +510,12 @@ public sealed class SubscriptionService(
         var updates = new List<ItemUpdate>();
         for (var i = 0; i < items.Count; i++)
         {
-            var item = items[i];
+            if (items[i] is not { } item)
+            {
+                errors.Add($"items[{i}]", "Must be an item object.");
+                continue;
+            }
+
             errors.AddIf(item.Quantity is < 1, $"items[{i}].quantity", "Must be at least 1 (remove an item with deleted: true).");
             errors.AddIf(item.Id is null && item.Price is null, $"items[{i}].price", "A new item needs a price.");
             errors.AddIf(item.Deleted == true && (item.Id is null || item.Price is not null || item.Quantity is not null), $"items[{i}].deleted", "Give only the id of the item to remove.");
