@@ -54,6 +54,7 @@ public sealed record Coupon
         errors.AddIf(amountOff is <= 0, "amount_off", "Must be positive.");
         Currency? parsed = null;
         errors.AddIf(amountOff is not null && !Domain.Currency.TryFromCode(currency, out parsed), "currency", "Is required with amount_off: a supported ISO 4217 code.");
+        errors.AddIf(amountOff is null && currency is not null, "currency", "Only an amount_off coupon has a currency.");
         errors.AddIf(duration == CouponDuration.Repeating && durationInMonths is null or < 1 or > 120, "duration_in_months", "Repeating coupons need 1 to 120 months.");
         errors.AddIf(duration != CouponDuration.Repeating && durationInMonths is not null, "duration_in_months", "Only repeating coupons have a duration in months.");
         errors.AddIf(maxRedemptions is < 1, "max_redemptions", "Must be positive.");
