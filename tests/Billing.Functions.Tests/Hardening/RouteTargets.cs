@@ -69,6 +69,35 @@ public sealed class TargetContext(PaymentsHarness harness, string customerId)
         throw new TimeoutException($"No dispute appeared for {CustomerId}.");
     }
 
+    /// <summary>An active monthly subscription of the customer (card attached first); returns (subscription id, its item id).</summary>
+    public async Task<(string Subscription, string Item)> SubscriptionAsync()
+    {
+        await CardAsync();
+        var created = await Admin.PostJsonAsync("/api/subscriptions", new { customer = CustomerId, items = new[] { new { price = await PriceAsync(), quantity = 1 } } }, Guid.NewGuid().ToString("N"));
+        Assert.True(created.Status == HttpStatusCode.Created, $"Setup subscription answered {(int)created.Status}: {created.Body.ToJsonString()}");
+        var items = created.Body["items"] is JsonObject page ? page["data"] : created.Body["items"];
+        return (created.Id(), items![0]!["id"]!.GetValue<string>());
+    }
+
+    /// <summary>A draft invoice of the customer with one item, sent (not charged) when finalized.</summary>
+    public Task<string> DraftInvoiceAsync() => CreateAsync("/api/invoices", new
+    {
+        customer = CustomerId,
+        currency = "usd",
+        collection_method = "send_invoice",
+        days_until_due = 30,
+        items = new[] { new { description = "Hardening work", unit_amount = 5000, quantity = 1 } },
+    });
+
+    /// <summary>A finalized (open) invoice of the customer.</summary>
+    public async Task<string> OpenInvoiceAsync()
+    {
+        var id = await DraftInvoiceAsync();
+        var finalized = await Admin.PostJsonAsync($"/api/invoices/{id}/finalize");
+        Assert.True(finalized.Status == HttpStatusCode.OK, $"Finalizing answered {(int)finalized.Status}: {finalized.Body.ToJsonString()}");
+        return id;
+    }
+
     public Task<string> ProductAsync() => CreateAsync("/api/products", new { name = "Hardening plan" });
 
     public async Task<string> PriceAsync() => await CreateAsync("/api/prices", new
@@ -112,6 +141,25 @@ public static class RouteTargets
         Assert.True(staged.Status == HttpStatusCode.OK, $"Staging evidence answered {(int)staged.Status}: {staged.Body.ToJsonString()}");
         return new() { ["id"] = id };
     }
+
+    private static async Task<Dictionary<string, string>> ASubscription(TargetContext c)
+    {
+        var (subscription, item) = await c.SubscriptionAsync();
+        return new() { ["id"] = subscription, ["item"] = item };
+    }
+
+    private static async Task<Dictionary<string, string>> ADraftInvoice(TargetContext c) => new() { ["id"] = await c.DraftInvoiceAsync() };
+
+    private static async Task<Dictionary<string, string>> AnOpenInvoice(TargetContext c) => new() { ["id"] = await c.OpenInvoiceAsync() };
+
+    private static async Task<Dictionary<string, string>> ACoupon(TargetContext c) =>
+        new() { ["id"] = await c.CreateAsync("/api/coupons", new { name = "Hardening", percent_off = 10, duration = "once" }) };
+
+    private static async Task<Dictionary<string, string>> ATaxRate(TargetContext c) =>
+        new() { ["id"] = await c.CreateAsync("/api/tax-rates", new { display_name = "VAT", percentage = 20, inclusive = false }) };
+
+    private static async Task<Dictionary<string, string>> ACreditNote(TargetContext c) =>
+        new() { ["id"] = await c.CreateAsync("/api/credit-notes", new { invoice = await c.OpenInvoiceAsync(), amount = 100 }) };
 
     private static async Task<Dictionary<string, string>> AProduct(TargetContext c) => new() { ["id"] = await c.ProductAsync() };
 
@@ -163,6 +211,22 @@ public static class RouteTargets
         ["/api/disputes/{id}/evidence"] = new(Ownership.Shared, ADispute),
         ["/api/disputes/{id}/submit"] = new(Ownership.Shared, ADisputeWithEvidence),
         ["/api/disputes/{id}/accept"] = new(Ownership.Shared, ADispute),
+        ["GET /api/subscriptions"] = new(Ownership.Shared, async c => { await c.SubscriptionAsync(); return []; }), // lists only the token's own
+        ["/api/subscriptions/{id}"] = new(Ownership.Customer, ASubscription),
+        ["/api/subscriptions/{id}/history"] = new(Ownership.Customer, ASubscription),
+        ["/api/subscriptions/{id}/cancel"] = new(Ownership.Customer, ASubscription),
+        ["/api/subscriptions/{id}/resume"] = new(Ownership.Customer, ASubscription),
+        ["/api/subscriptions/{id}/preview"] = new(Ownership.Customer, ASubscription),
+        ["GET /api/invoices"] = new(Ownership.Shared, async c => { await c.OpenInvoiceAsync(); return []; }), // lists only the token's own
+        ["/api/invoices/{id}"] = new(Ownership.Customer, AnOpenInvoice),
+        ["/api/invoices/{id}/pdf"] = new(Ownership.Customer, AnOpenInvoice),
+        ["/api/invoices/{id}/finalize"] = new(Ownership.Customer, ADraftInvoice),
+        ["/api/invoices/{id}/void"] = new(Ownership.Customer, AnOpenInvoice),
+        ["/api/invoices/{id}/mark-uncollectible"] = new(Ownership.Customer, AnOpenInvoice),
+        ["/api/invoices/{id}/pay"] = new(Ownership.Customer, AnOpenInvoice),
+        ["/api/coupons/{id}"] = new(Ownership.Shared, ACoupon),
+        ["/api/tax-rates/{id}"] = new(Ownership.Shared, ATaxRate),
+        ["/api/credit-notes/{id}"] = new(Ownership.Shared, ACreditNote),
         ["/api/events/{id}"] = new(Ownership.Shared, AnEvent),
         ["/api/test-clocks/{id}"] = new(Ownership.Shared, ATestClock),
         ["/api/test-clocks/{id}/advance"] = new(Ownership.Shared, ATestClock),
@@ -194,6 +258,35 @@ public static class RouteTargets
             ["evidence"] = new JsonObject { ["customer_name"] = "Someone", ["uncategorized_text"] = "Delivered and used." },
         }), "evidence"),
         ["POST /api/disputes/{id}/accept"] = new((_, _) => Task.FromResult(new JsonObject { ["confirm"] = "accept" }), "confirm"),
+        ["POST /api/subscriptions"] = new(async (c, _) =>
+        {
+            await c.CardAsync();
+            return new JsonObject
+            {
+                ["customer"] = c.CustomerId,
+                ["items"] = new JsonArray(new JsonObject { ["price"] = await c.PriceAsync(), ["quantity"] = 2 }),
+                ["metadata"] = new JsonObject { ["k"] = "v" },
+            };
+        }, "customer", "items"),
+        ["PATCH /api/subscriptions/{id}"] = new((_, _) => Task.FromResult(new JsonObject { ["cancel_at_period_end"] = true, ["metadata"] = new JsonObject { ["k"] = "v" } })),
+        ["POST /api/subscriptions/{id}/preview"] = new((_, v) => Task.FromResult(new JsonObject
+        {
+            ["items"] = new JsonArray(new JsonObject { ["id"] = v["item"], ["quantity"] = 3 }),
+        }), "items"),
+        ["POST /api/subscriptions/{id}/cancel"] = new((_, _) => Task.FromResult(new JsonObject { ["prorate"] = false, ["invoice_now"] = false })),
+        ["POST /api/invoices"] = new((c, _) => Task.FromResult(new JsonObject
+        {
+            ["customer"] = c.CustomerId,
+            ["currency"] = "usd",
+            ["collection_method"] = "send_invoice",
+            ["days_until_due"] = 30,
+            ["items"] = new JsonArray(new JsonObject { ["description"] = "Work", ["unit_amount"] = 1200, ["quantity"] = 1 }),
+            ["metadata"] = new JsonObject { ["k"] = "v" },
+        }), "customer"),
+        ["POST /api/invoices/{id}/pay"] = new((_, _) => Task.FromResult(new JsonObject { ["paid_out_of_band"] = true })),
+        ["POST /api/coupons"] = new((_, _) => Task.FromResult(new JsonObject { ["name"] = "Launch", ["percent_off"] = 10, ["duration"] = "once" }), "duration"),
+        ["POST /api/tax-rates"] = new((_, _) => Task.FromResult(new JsonObject { ["display_name"] = "VAT", ["percentage"] = 20, ["inclusive"] = false, ["jurisdiction"] = "NO" }), "display_name", "percentage"),
+        ["POST /api/credit-notes"] = new(async (c, _) => new JsonObject { ["invoice"] = await c.OpenInvoiceAsync(), ["amount"] = 100, ["memo"] = "hardening" }, "invoice"),
         ["POST /api/products"] = new((_, _) => Task.FromResult(new JsonObject { ["name"] = "Plan", ["description"] = "A plan", ["metadata"] = new JsonObject { ["k"] = "v" } }), "name"),
         ["POST /api/prices"] = new(async (c, _) => new JsonObject
         {
@@ -222,8 +315,12 @@ public static class RouteTargets
     public static readonly IReadOnlyDictionary<string, string> Unpaged = new Dictionary<string, string>(StringComparer.Ordinal)
     {
         ["GET /api/customers/{id}/payment-methods"] = "returns every saved card of the customer at once (read from Stripe); limit and starting_after are ignored, even when invalid",
+        ["GET /api/subscriptions/{id}/history"] = "returns the subscription's whole history at once; limit and starting_after are ignored, even when invalid",
         ["GET /api/customers/{id}/schedule"] = "returns all of the customer's pending work at once; limit and starting_after are ignored, even when invalid",
     };
+
+    /// <summary>Lists whose ids are chosen by the merchant (any key-shaped string is a valid cursor), so <c>starting_after=garbage</c> is an empty page, not an error.</summary>
+    public static readonly IReadOnlySet<string> FreeFormCursors = new HashSet<string>(StringComparer.Ordinal) { "GET /api/coupons" };
 
     /// <summary>The entry for "METHOD pattern" if there is one (when methods of a route differ in ownership), else for the pattern.</summary>
     public static RouteTarget? Find(ApiEndpoint endpoint)
