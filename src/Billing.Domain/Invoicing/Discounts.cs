@@ -58,6 +58,7 @@ public sealed record Coupon
         errors.AddIf(duration == CouponDuration.Repeating && durationInMonths is null or < 1 or > 120, "duration_in_months", "Repeating coupons need 1 to 120 months.");
         errors.AddIf(duration != CouponDuration.Repeating && durationInMonths is not null, "duration_in_months", "Only repeating coupons have a duration in months.");
         errors.AddIf(maxRedemptions is < 1, "max_redemptions", "Must be positive.");
+        errors.AddIf(redeemBy is { } by && (by <= now || by > now.AddYears(5)), "redeem_by", "Must be in the future and at most five years ahead.");
         errors.ThrowIfAny();
         return new Coupon
         {

@@ -149,9 +149,9 @@ public sealed record Subscription
 
         var items = input.Items!.Select(i => new SubscriptionItem { Id = Ids.New(SubscriptionItem.IdPrefix, now), Price = i.Price, Quantity = i.Quantity, Created = now }).ToList();
         ValidateItems(items, errors, null);
-        errors.AddIf(input.TrialEnd is { } te && te <= now, "trial_end", "Must be in the future.");
+        errors.AddIf(input.TrialEnd is { } te && (te <= now || te > now.AddDays(730)), "trial_end", "Must be in the future and at most 730 days ahead.");
         errors.AddIf(input.TrialPeriodDays is < 1 or > 730, "trial_period_days", "Must be between 1 and 730.");
-        errors.AddIf(input.BillingCycleAnchor is { } ba && ba < now, "billing_cycle_anchor", "Must not be in the past.");
+        errors.AddIf(input.BillingCycleAnchor is { } ba && (ba < now || ba > now.AddYears(3)), "billing_cycle_anchor", "Must not be in the past, nor more than three years ahead.");
         errors.ThrowIfAny();
 
         var trialDays = input.TrialPeriodDays ?? (input.TrialFromPrice ? items.Max(i => i.Price.TrialPeriodDays) : null);
@@ -407,6 +407,11 @@ public sealed record Subscription
         if (ScheduledChange is not null)
         {
             throw new InvalidStateException($"Subscription '{Id}' has a change scheduled at {ScheduledChange.EffectiveAt:O}; cancel it first.");
+        }
+
+        if (prorationDate is { } requested && (requested < CurrentPeriodStart || requested > CurrentPeriodEnd))
+        {
+            throw DomainValidationException.For("proration_date", "Must fall within the current billing period.");
         }
 
         var (items, pairs) = ApplyUpdates(updates, now);
