@@ -212,6 +212,36 @@ public sealed class DunningTimelineTests(AppFixture fixture)
     }
 
     [Fact]
+    public async Task A_payment_intent_succeeded_webhook_before_the_scheduled_retry_recovers_the_invoice_and_the_retry_is_a_no_op()
+    {
+        await using var h = await PaymentsHarness.StartAsync(fixture);
+        var (clock, customer, _) = await ClockedCustomerAsync(h, "pm_card_visa");
+        var price = await new BillingScenario(h.Admin).PriceAsync(2000);
+        var sub = await SubscribeAsync(h, customer, price);
+        await MakeDefaultAsync(h, customer, "pm_card_chargeCustomerFail");
+        await AdvanceAsync(h, clock, FirstRenewal.AddHours(1));
+        var invoiceId = (string)(await GetAsync(h, $"/api/subscriptions/{sub}"))["latest_invoice"]!;
+
+        // The customer pays with a card whose payment is still processing: the outcome arrives later, by webhook.
+        await MakeDefaultAsync(h, customer, "pm_card_visa");
+        h.Emulator.MakeNextPaymentsProcessing();
+        var pending = await h.Admin.PostJsonAsync($"/api/invoices/{invoiceId}/pay");
+        Assert.NotEqual(HttpStatusCode.OK, pending.Status);
+        Assert.Equal("open", (string?)(await GetAsync(h, $"/api/invoices/{invoiceId}"))["status"]);
+        h.Emulator.SettleProcessingPayments();
+        await h.DrainEventsAsync();
+
+        var invoice = await GetAsync(h, $"/api/invoices/{invoiceId}");
+        Assert.Equal("paid", (string?)invoice["status"]);
+        Assert.Null(invoice["dunning"]);
+        Assert.Equal("active", (string?)(await GetAsync(h, $"/api/subscriptions/{sub}"))["status"]);
+        Assert.Equal(3, h.Emulator.Count("payment_intent"));
+
+        await AdvanceAsync(h, clock, FirstRenewal.AddDays(10));
+        Assert.Equal(3, h.Emulator.Count("payment_intent"));
+    }
+
+    [Fact]
     public async Task A_dispute_stops_the_customers_retries_and_cancels_the_subscription_when_so_configured()
     {
         await using var h = await PaymentsHarness.StartAsync(fixture, new Dictionary<string, string?> { ["Disputes:SubscriptionPolicy"] = "cancel" });
