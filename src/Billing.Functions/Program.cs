@@ -5,6 +5,7 @@ using Billing.Functions.Auth;
 using Billing.Functions.Catalog;
 using Billing.Functions.Customers;
 using Billing.Functions.Disputes;
+using Billing.Functions.Dunning;
 using Billing.Functions.Health;
 using Billing.Functions.Hosting;
 using Billing.Functions.Http;
@@ -31,6 +32,7 @@ builder.Services
     .AddCustomersAndCatalog()
     .AddScheduling()
     .AddSubscriptionsAndInvoicing()
+    .AddDunning()
     .AddNotifications(builder.Configuration)
     .AddTestClocks(builder.Configuration)
     .AddLocalTriggerHost(builder.Configuration)

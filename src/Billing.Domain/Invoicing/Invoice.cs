@@ -173,6 +173,9 @@ public sealed record Invoice
 
     public int Version { get; init; }
 
+    /// <summary>The retries after a failed collection (null when collection never failed); see <see cref="DunningState"/>.</summary>
+    public DunningState? Dunning { get; init; }
+
     /// <summary>
     /// Builds a draft: applies the first applicable discount, computes every line and the totals. The discount counts as
     /// used (returned with its redemption recorded) only when it took a positive amount off, so a credit-only invoice

@@ -228,4 +228,10 @@ public static class Actors
     public const string System = "system";
 
     public const string Scheduler = "scheduler";
+
+    /// <summary>Payment retries after a failed collection and their outcome.</summary>
+    public const string Dunning = "dunning";
+
+    /// <summary>The dispute policy applied when a chargeback opens.</summary>
+    public const string Dispute = "dispute";
 }

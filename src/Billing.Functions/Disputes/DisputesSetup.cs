@@ -1,8 +1,11 @@
 using Billing.Domain.Disputes;
 using Billing.Domain.Scheduling;
+using Billing.Domain.Subscriptions;
+using Billing.Functions.Dunning;
 using Billing.Functions.Scheduling;
 using Billing.Functions.Storage;
 using Billing.Functions.StripeGateway;
+using Billing.Functions.Subscriptions;
 
 namespace Billing.Functions.Disputes;
 
@@ -14,7 +17,7 @@ public static class DisputesSetup
         services.AddOptions<DisputeOptions>().Bind(configuration.GetSection(DisputeOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IDisputeStore, TableDisputeStore>();
         services.AddSingleton<IDisputeGateway, StripeDisputeGateway>();
-        services.AddSingleton<IDisputePolicyActions, RecordedDisputePolicyActions>();
+        services.AddSingleton<IDisputePolicyActions, SubscriptionDisputePolicyActions>();
         services.AddSingleton<DisputeService>();
         services.AddSingleton<IWorkHandler, DisputeReminderHandler>();
         services.AddSingleton<IWorkHandler, DisputeDeadlineHandler>();
@@ -40,43 +43,52 @@ public sealed class DisputeDeadlineHandler(DisputeService disputes) : IWorkHandl
 }
 
 /// <summary>
-/// <see cref="IDisputePolicyActions"/> until subscriptions and dunning are on main: it only <b>records the intent</b>
-/// (row <c>(customer, dispute-policy|{dispute id})</c>, written once) and returns it as <c>*_requested</c> actions; it
-/// stops no dunning and changes no subscription. Replace it with an implementation against the subscription store
-/// when that lands.
+/// The dispute policy against billing: with <c>stopDunning</c> the active dunning of the customer's open invoices
+/// (the disputed one included) is stopped, so pending retries are no-ops (<c>dunning_stopped</c>, plus
+/// <c>dunning_stopped:{invoice}</c> per invoice stopped); <c>cancel</c> cancels the subscription the disputed invoice
+/// belongs to now (<c>subscription_canceled:{id}</c>) and <c>pause_collection</c> pauses its collection, invoices kept
+/// as drafts until the merchant resumes it (<c>subscription_collection_paused:{id}</c>). Changes go through the
+/// subscription domain methods and are saved with the ETag read, with history actor <c>dispute</c>; applying twice
+/// changes nothing more.
 /// </summary>
-public sealed class RecordedDisputePolicyActions(StorageClients clients, TimeProvider clock) : IDisputePolicyActions
+public sealed class SubscriptionDisputePolicyActions(DunningService dunning, SubscriptionChanger subscriptions, TableInvoicingStore store) : IDisputePolicyActions
 {
-    private readonly JsonTable table = new(clients.Table(TableNames.Billing));
-
     public async Task<IReadOnlyList<string>> ApplyAsync(Dispute dispute, bool stopDunning, DisputeSubscriptionPolicy subscriptionPolicy, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(dispute);
         var actions = new List<string>();
+        if (dispute.CustomerId is not { } customerId)
+        {
+            return actions;
+        }
+
         if (stopDunning)
         {
-            actions.Add("dunning_stop_requested");
+            actions.Add("dunning_stopped");
+            actions.AddRange((await dunning.StopForCustomerAsync(customerId, Actors.Dispute, cancellationToken)).Select(id => "dunning_stopped:" + id));
         }
 
-        if (subscriptionPolicy != DisputeSubscriptionPolicy.None)
+        var subscriptionId = dispute.SubscriptionId;
+        if (subscriptionId is null && dispute.InvoiceId is { } invoiceId && await store.GetInvoiceAsync(customerId, invoiceId, cancellationToken) is { } invoice)
         {
-            var name = subscriptionPolicy == DisputeSubscriptionPolicy.Cancel ? "subscription_cancel_requested" : "subscription_pause_collection_requested";
-            actions.Add(dispute.SubscriptionId is { } subscription ? $"{name}:{subscription}" : name);
+            subscriptionId = invoice.Value.SubscriptionId;
         }
 
-        if (dispute.CustomerId is { } customer && actions.Count > 0)
+        if (subscriptionPolicy == DisputeSubscriptionPolicy.None || subscriptionId is null)
         {
-            try
-            {
-                await table.InsertAsync(customer, "dispute-policy|" + dispute.Id, new PolicyIntent(dispute.Id, actions, clock.GetUtcNow()), cancellationToken: cancellationToken);
-            }
-            catch (Azure.RequestFailedException e) when (e.Status == 409)
-            {
-            }
+            return actions;
+        }
+
+        var changed = await subscriptions.ApplyAsync(customerId, subscriptionId, (s, now) =>
+            s.IsTerminal ? s
+            : subscriptionPolicy == DisputeSubscriptionPolicy.Cancel ? s.CancelNow(now, Actors.Dispute).Subscription
+            : s.PauseCollection is not null ? s
+            : s.PauseCollectionWith(PauseCollectionBehavior.KeepAsDraft, null, now, Actors.Dispute), cancellationToken);
+        if (changed is not null)
+        {
+            actions.Add((subscriptionPolicy == DisputeSubscriptionPolicy.Cancel ? "subscription_canceled:" : "subscription_collection_paused:") + subscriptionId);
         }
 
         return actions;
     }
-
-    private sealed record PolicyIntent(string DisputeId, IReadOnlyList<string> Actions, DateTimeOffset RecordedAt);
 }

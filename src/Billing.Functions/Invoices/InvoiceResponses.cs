@@ -143,6 +143,9 @@ public sealed record InvoiceResponse
 
     public PaymentResponse? Payment { get; init; }
 
+    /// <summary>The payment retries after a failed collection; null when the invoice is not in dunning (never was, or paid).</summary>
+    public DunningResponse? Dunning { get; init; }
+
     public required IReadOnlyDictionary<string, string> Metadata { get; init; }
 
     public static InvoiceResponse From(Invoice i, PaymentAttempt? attempt = null)
@@ -186,9 +189,22 @@ public sealed record InvoiceResponse
             MarkedUncollectibleAt = i.MarkedUncollectibleAt,
             InvoicePdf = i.Number is null ? null : $"/api/invoices/{i.Id}/pdf",
             Payment = PaymentResponse.From(attempt),
+            Dunning = DunningResponse.From(i.Dunning),
             Metadata = i.Metadata,
         };
     }
+}
+
+/// <summary>
+/// Dunning on the wire: <c>attempt</c> retries made of <c>of</c> planned, when the next one runs, the last decline and
+/// the status (<c>scheduled</c>, <c>awaiting_customer</c>, <c>exhausted</c>, <c>stopped</c>).
+/// </summary>
+public sealed record DunningResponse(int Attempt, int Of, DateTimeOffset? NextAttemptAt, string? LastDeclineCode, DunningStatus Status, DateTimeOffset StartedAt, string? StoppedBy)
+{
+    /// <summary>Null when there is no dunning or it ended with a payment.</summary>
+    public static DunningResponse? From(DunningState? d) =>
+        d is null || d.Status == DunningStatus.Recovered ? null
+            : new DunningResponse(d.Attempt, d.Of, d.NextAttemptAt, d.LastDeclineCode, d.Status, d.StartedAt, d.StoppedBy);
 }
 
 /// <summary>A credit note on the wire.</summary>

@@ -25,7 +25,8 @@ public sealed class InvoiceService(
     IOptions<InvoicingOptions> options,
     IBillingClock clock,
     INotifier notifier,
-    SubscriptionSchedule schedule)
+    SubscriptionSchedule schedule,
+    Telemetry.BillingMetrics metrics)
 {
     public const string BalanceTransactionPrefix = "cbtxn";
     private const int MaxAttempts = 60;
@@ -312,10 +313,12 @@ public sealed class InvoiceService(
             };
             var batch = new PartitionBatch(customerId).Replace(row, done, stored.ETag);
             var invoice = loaded.Value;
+            int? recovered = null;
             if (result.Status == CollectionStatus.Succeeded && invoice.Status is InvoiceStatus.Open or InvoiceStatus.Uncollectible && invoice.AmountRemaining > 0)
             {
                 var amount = result.AmountCollected > 0 ? Math.Min(result.AmountCollected, invoice.AmountRemaining) : invoice.AmountRemaining;
                 invoice = invoice.RecordPayment(amount, now);
+                invoice = SettleDunning(loaded.Value, invoice, now, Actors.System, out recovered);
                 batch.Replace(TableInvoicingStore.InvoiceRow(invoice.Id), invoice, loaded.ETag, TableInvoicingStore.InvoiceColumns(invoice));
                 if (invoice.Status == InvoiceStatus.Paid)
                 {
@@ -325,6 +328,7 @@ public sealed class InvoiceService(
 
             if (await batch.TrySubmitAsync(store.Client, cancellationToken))
             {
+                CountRecovery(recovered);
                 await PublishChangesAsync(loaded.Value, invoice, cancellationToken);
                 var outcome = result.Status switch
                 {
@@ -354,7 +358,7 @@ public sealed class InvoiceService(
         {
             var loaded = await store.GetInvoiceAsync(customerId, invoiceId, cancellationToken) ?? throw new NotFoundException("invoice", invoiceId);
             var now = await NowAsync(customerId, cancellationToken);
-            var updated = change(loaded.Value, now);
+            var updated = SettleDunning(loaded.Value, change(loaded.Value, now), now, actor, out var recovered);
             var batch = new PartitionBatch(customerId).Replace(TableInvoicingStore.InvoiceRow(invoiceId), updated, loaded.ETag, TableInvoicingStore.InvoiceColumns(updated));
             if (updated.Status == InvoiceStatus.Paid && loaded.Value.Status != InvoiceStatus.Paid)
             {
@@ -363,6 +367,7 @@ public sealed class InvoiceService(
 
             if (await batch.TrySubmitAsync(store.Client, cancellationToken))
             {
+                CountRecovery(recovered);
                 await PublishChangesAsync(loaded.Value, updated, cancellationToken);
                 return updated;
             }
@@ -392,6 +397,7 @@ public sealed class InvoiceService(
             var loaded = await store.GetInvoiceAsync(customerId, invoiceId, cancellationToken) ?? throw new NotFoundException("invoice", invoiceId);
             var now = await NowAsync(customerId, cancellationToken);
             var result = CreditNote.Issue(loaded.Value, input, Ids.New(CreditNote.IdPrefix, now), now);
+            result = result with { Invoice = SettleDunning(loaded.Value, result.Invoice, now, Actors.System, out var recovered) };
             var batch = new PartitionBatch(customerId)
                 .Replace(TableInvoicingStore.InvoiceRow(invoiceId), result.Invoice, loaded.ETag, TableInvoicingStore.InvoiceColumns(result.Invoice))
                 .Insert(TableInvoicingStore.CreditNoteRow(result.CreditNote.Id), result.CreditNote, new Dictionary<string, object?> { ["InvoiceId"] = invoiceId });
@@ -410,6 +416,7 @@ public sealed class InvoiceService(
             await store.AddIndexAsync(TableInvoicingStore.CreditNoteIndex, result.CreditNote.Id, customerId, cancellationToken);
             if (await batch.TrySubmitAsync(store.Client, cancellationToken))
             {
+                CountRecovery(recovered);
                 await PublishChangesAsync(loaded.Value, result.Invoice, cancellationToken);
                 return (result.CreditNote, result.Invoice);
             }
@@ -480,6 +487,49 @@ public sealed class InvoiceService(
 
         var paid = stored.Value.MarkPaymentSucceeded(now, actor);
         batch.Replace(TableInvoicingStore.SubscriptionRow(subscriptionId), paid, stored.ETag, TableInvoicingStore.SubscriptionColumns(paid));
+    }
+
+    /// <summary>
+    /// Keeps an invoice's dunning in step with its status: paid while in dunning → recovered (the retry number is
+    /// returned in <paramref name="recovered"/> for the metric); void or uncollectible → stopped. Pending retry items
+    /// then find no retry expected and do nothing.
+    /// </summary>
+    private static Invoice SettleDunning(Invoice before, Invoice after, DateTimeOffset now, string actor, out int? recovered)
+    {
+        recovered = null;
+        if (after.Dunning is not { IsActive: true } dunning || before.Status == after.Status)
+        {
+            return after;
+        }
+
+        switch (after.Status)
+        {
+            case InvoiceStatus.Paid:
+                recovered = dunning.Attempt;
+                return after with { Dunning = dunning.Recover(now) };
+            case InvoiceStatus.Void or InvoiceStatus.Uncollectible:
+                return after with { Dunning = dunning.Stop(now, actor) };
+            default:
+                return after;
+        }
+    }
+
+    private void CountRecovery(int? attempt)
+    {
+        if (attempt is { } n)
+        {
+            metrics.DunningRecovered(n);
+        }
+    }
+
+    /// <summary>Saves a new dunning state on the invoice read as <paramref name="loaded"/> (ETag); false on a conflict.</summary>
+    public async Task<bool> TrySaveDunningAsync(Stored<Invoice> loaded, DunningState dunning, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(loaded);
+        var updated = loaded.Value with { Dunning = dunning };
+        return await new PartitionBatch(updated.CustomerId)
+            .Replace(TableInvoicingStore.InvoiceRow(updated.Id), updated, loaded.ETag, TableInvoicingStore.InvoiceColumns(updated))
+            .TrySubmitAsync(store.Client, cancellationToken);
     }
 
     private static Task Backoff(int attempt, CancellationToken cancellationToken) =>

@@ -80,11 +80,14 @@ public sealed record SubscriptionResponse
 
     public NextActionResponse? NextAction { get; init; }
 
+    /// <summary>The dunning of <see cref="LatestInvoice"/> (payment retries after a failed renewal); null when not in dunning.</summary>
+    public DunningResponse? Dunning { get; init; }
+
     public int Version { get; init; }
 
     public required IReadOnlyDictionary<string, string> Metadata { get; init; }
 
-    public static SubscriptionResponse From(Subscription s, PaymentAttempt? latestPayment = null)
+    public static SubscriptionResponse From(Subscription s, PaymentAttempt? latestPayment = null, Domain.Invoicing.DunningState? dunning = null)
     {
         ArgumentNullException.ThrowIfNull(s);
         var next = s.NextAction();
@@ -118,6 +121,7 @@ public sealed record SubscriptionResponse
             LatestPayment = PaymentResponse.From(latestPayment),
             NextRenewalAt = renewal is not null && next is { Kind: ScheduledActionKind.Renew or ScheduledActionKind.TrialEnd } ? next.At : renewal,
             NextAction = next is null ? null : new NextActionResponse(SubscriptionSchedule.KindName(next.Kind), next.At),
+            Dunning = DunningResponse.From(dunning),
             Version = s.Version,
             Metadata = s.Metadata,
         };

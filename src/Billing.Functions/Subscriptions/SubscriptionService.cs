@@ -25,7 +25,8 @@ public sealed class SubscriptionService(
     ICustomerStore customers,
     SubscriptionSchedule schedule,
     IBillingClock clock,
-    INotifier notifier)
+    INotifier notifier,
+    Dunning.DunningService dunning)
 {
     private const int MaxAttempts = 20;
 
@@ -45,6 +46,14 @@ public sealed class SubscriptionService(
 
         var attempts = await store.AttemptsAsync(subscription.CustomerId, invoiceId, cancellationToken);
         return attempts.Count > 0 ? attempts[^1].Value : null;
+    }
+
+    /// <summary>The subscription on the wire with its latest payment attempt and the dunning of its latest invoice.</summary>
+    public async Task<SubscriptionResponse> ResponseAsync(Subscription subscription, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(subscription);
+        var invoice = subscription.LatestInvoiceId is { } invoiceId ? await store.GetInvoiceAsync(subscription.CustomerId, invoiceId, cancellationToken) : null;
+        return SubscriptionResponse.From(subscription, await LatestAttemptAsync(subscription, cancellationToken), invoice?.Value.Dunning);
     }
 
     public async Task<Subscription> CreateAsync(SubscriptionCreateRequest body, string? requestKey, string actor, CancellationToken cancellationToken = default)
@@ -351,6 +360,7 @@ public sealed class SubscriptionService(
             && await store.AttemptsAsync(s.CustomerId, invoiceId, cancellationToken) is [.., { Value.Status: not null and not CollectionStatus.Succeeded }])
         {
             await MarkFailedAsync(current, cancellationToken);
+            await dunning.StartAsync(s.CustomerId, invoiceId, cancellationToken);
         }
     }
 

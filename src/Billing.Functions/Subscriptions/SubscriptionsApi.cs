@@ -23,7 +23,7 @@ public static class SubscriptionsApi
         {
             string? key = context.Request.Headers[IdempotencyMiddleware.Header];
             var subscription = await service.CreateAsync(body, string.IsNullOrEmpty(key) ? null : key, Actor(context.User), cancellationToken);
-            return TypedResults.Created($"/api/subscriptions/{subscription.Id}", SubscriptionResponse.From(subscription, await service.LatestAttemptAsync(subscription, cancellationToken)));
+            return TypedResults.Created($"/api/subscriptions/{subscription.Id}", await service.ResponseAsync(subscription, cancellationToken));
         }).RequireAuthorization(AuthSetup.AdminPolicy).WithSummary("Create a subscription: its first invoice is finalized and charged (or a trial starts)");
 
         group.MapGet("/", async (HttpRequest request, ClaimsPrincipal user, SubscriptionService service, CancellationToken cancellationToken) =>
@@ -41,25 +41,25 @@ public static class SubscriptionsApi
         group.MapGet("/{id}", async (string id, ClaimsPrincipal user, SubscriptionService service, CancellationToken cancellationToken) =>
         {
             var subscription = await LoadAsync(id, user, service, cancellationToken);
-            return TypedResults.Ok(SubscriptionResponse.From(subscription, await service.LatestAttemptAsync(subscription, cancellationToken)));
+            return TypedResults.Ok(await service.ResponseAsync(subscription, cancellationToken));
         }).RequireAuthorization(AuthSetup.CustomerPolicy).WithSummary("Retrieve a subscription");
 
         group.MapPatch("/{id}", async (string id, SubscriptionUpdateRequest body, ClaimsPrincipal user, SubscriptionService service, CancellationToken cancellationToken) =>
         {
             var subscription = await service.UpdateAsync(id, body, Actor(user), cancellationToken);
-            return TypedResults.Ok(SubscriptionResponse.From(subscription, await service.LatestAttemptAsync(subscription, cancellationToken)));
+            return TypedResults.Ok(await service.ResponseAsync(subscription, cancellationToken));
         }).RequireAuthorization(AuthSetup.AdminPolicy).WithSummary("Change items (with prorations), cancel at period end, pause collection, tax rates, coupon, metadata");
 
         group.MapPost("/{id}/cancel", async (string id, SubscriptionCancelRequest? body, ClaimsPrincipal user, SubscriptionService service, CancellationToken cancellationToken) =>
         {
             var subscription = await service.CancelAsync(id, body, Actor(user), cancellationToken);
-            return TypedResults.Ok(SubscriptionResponse.From(subscription, await service.LatestAttemptAsync(subscription, cancellationToken)));
+            return TypedResults.Ok(await service.ResponseAsync(subscription, cancellationToken));
         }).RequireAuthorization(AuthSetup.AdminPolicy).WithSummary("Cancel now (optionally credit the unused time, and invoice that credit now)");
 
         group.MapPost("/{id}/resume", async (string id, ClaimsPrincipal user, SubscriptionService service, CancellationToken cancellationToken) =>
         {
             var subscription = await service.ResumeAsync(id, Actor(user), cancellationToken);
-            return TypedResults.Ok(SubscriptionResponse.From(subscription, await service.LatestAttemptAsync(subscription, cancellationToken)));
+            return TypedResults.Ok(await service.ResponseAsync(subscription, cancellationToken));
         }).RequireAuthorization(AuthSetup.AdminPolicy).WithSummary("Resume a paused subscription, or end a collection pause");
 
         group.MapGet("/{id}/history", async (string id, ClaimsPrincipal user, SubscriptionService service, CancellationToken cancellationToken) =>

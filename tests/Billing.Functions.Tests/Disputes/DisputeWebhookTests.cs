@@ -93,7 +93,7 @@ public sealed class DisputeWebhookTests(AppFixture fixture)
     }
 
     [Fact]
-    public async Task A_dispute_records_the_configured_policy_actions_once()
+    public async Task A_dispute_on_a_one_off_payment_applies_the_policy_once_without_a_subscription_to_change()
     {
         await using var h = await PaymentsHarness.StartAsync(fixture, new Dictionary<string, string?> { ["Disputes:SubscriptionPolicy"] = "pause_collection" });
         var (customer, _) = await h.CustomerWithCardAsync("pm_card_createDispute");
@@ -101,7 +101,7 @@ public sealed class DisputeWebhookTests(AppFixture fixture)
         await h.DrainEventsAsync();
 
         var dispute = await h.SingleDisputeAsync(customer);
-        Assert.Equal(["dunning_stop_requested", "subscription_pause_collection_requested"], dispute["policy_actions"]!.AsArray().Select(a => (string?)a));
+        Assert.Equal(["dunning_stopped"], dispute["policy_actions"]!.AsArray().Select(a => (string?)a));
     }
 
     private static void AssertWonState(JsonNode dispute, long amount)
