@@ -100,11 +100,11 @@ public sealed class WebhookTests
     {
         await using var h = new Harness();
         var captured = h.CaptureWebhooks();
-        h.Emulator.Webhooks.DeliveryDelay = TimeSpan.FromMilliseconds(300);
+        // A delay far longer than the call itself, so a loaded machine cannot make the first check race the delivery.
+        h.Emulator.Webhooks.DeliveryDelay = TimeSpan.FromSeconds(3);
         await h.Customers.CreateAsync(new CustomerCreateOptions());
-        await Task.Delay(100);
         Assert.Empty(captured.Items);
-        await h.Emulator.Webhooks.WaitForDrainAsync();
+        await h.Emulator.Webhooks.WaitForDrainAsync(TimeSpan.FromSeconds(30));
         Assert.Single(captured.Items);
     }
 
