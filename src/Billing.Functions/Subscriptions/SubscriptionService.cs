@@ -297,7 +297,9 @@ public sealed class SubscriptionService(
 
         if (stored.Value.Version != work.ExpectedVersion)
         {
-            if (work.Kind is "renewal" or "trial_end" && stored.Value.Version > work.ExpectedVersion)
+            // Only a redelivery: a first delivery with a stale version may be a duplicate from a concurrent sweep
+            // whose twin is billing this very renewal right now.
+            if (work.Kind is "renewal" or "trial_end" && work.Delivery != 1 && stored.Value.Version > work.ExpectedVersion)
             {
                 await ResumeUnbilledAsync(stored.Value, cancellationToken);
             }
@@ -364,7 +366,7 @@ public sealed class SubscriptionService(
     }
 
     /// <summary>
-    /// A redelivered renewal / trial end whose new period was already saved (the process stopped before the invoice was
+    /// A redelivered renewal / trial end (see <see cref="DueWork.Delivery"/>) whose new period was already saved (the process stopped before the invoice was
     /// finalized, charged or the next step scheduled): finishes that work — finalize, collect (the in-progress attempt is
     /// resumed with its idempotency key, never a second one), schedule next. Invoices already being collected or
     /// settled are left to their own flow; only the next step is made sure of.

@@ -208,6 +208,7 @@ public sealed class CrashingGateway(IPaymentGateway inner) : IPaymentGateway
 public sealed class ChaosHarness : IAsyncDisposable
 {
     private readonly HttpClient ledger;
+    private bool ownsEmulator;
 
     private ChaosHarness(StripeEmulator.StripeEmulator emulator, BillingApp app, OffsetClock clock)
     {
@@ -235,6 +236,7 @@ public sealed class ChaosHarness : IAsyncDisposable
         AppFixture fixture, IReadOnlyDictionary<string, string?>? extra = null, StripeEmulator.StripeEmulator? emulator = null, string? prefix = null, bool deliverWebhooks = true)
     {
         ArgumentNullException.ThrowIfNull(fixture);
+        var owns = emulator is null;
         emulator ??= new StripeEmulator.StripeEmulator(new StripeEmulatorOptions
         {
             WebhookRetryInitialDelay = TimeSpan.FromMilliseconds(20),
@@ -266,7 +268,7 @@ public sealed class ChaosHarness : IAsyncDisposable
             services.AddSingleton<StripePaymentGateway>();
             services.AddSingleton<IPaymentGateway>(sp => new CrashingGateway(sp.GetRequiredService<StripePaymentGateway>()));
         });
-        var harness = new ChaosHarness(emulator, app, clock);
+        var harness = new ChaosHarness(emulator, app, clock) { ownsEmulator = owns };
         app.Server.PreserveExecutionContext = true;
         var health = await harness.Admin.GetAsync(new Uri("/api/health", UriKind.Relative));
         health.EnsureSuccessStatusCode();
@@ -341,8 +343,11 @@ public sealed class ChaosHarness : IAsyncDisposable
     {
         ledger.Dispose();
         Admin.Dispose();
-        await Emulator.DisposeAsync();
         await App.DisposeAsync();
+        if (ownsEmulator)
+        {
+            await Emulator.DisposeAsync();
+        }
     }
 }
 

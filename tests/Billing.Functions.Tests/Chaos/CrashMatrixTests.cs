@@ -97,45 +97,45 @@ public sealed class CrashMatrixTests(AppFixture fixture, ITestOutputHelper outpu
             switch (flow)
             {
                 case "renewal":
-                {
-                    var (customer, _) = await h.CustomerWithCardAsync();
-                    var anchor = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 2); // whole seconds: a sub-second first period is not what this is about
-                    var sub = await h.SubscribeAnchoredAsync(customer, price, anchor);
-                    return new JsonObject { ["customer"] = customer, ["subscription"] = (string)sub["id"]!, ["anchor"] = anchor, ["created"] = sub.DeepClone() };
-                }
+                    {
+                        var (customer, _) = await h.CustomerWithCardAsync();
+                        var anchor = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 2); // whole seconds: a sub-second first period is not what this is about
+                        var sub = await h.SubscribeAnchoredAsync(customer, price, anchor);
+                        return new JsonObject { ["customer"] = customer, ["subscription"] = (string)sub["id"]!, ["anchor"] = anchor, ["created"] = sub.DeepClone() };
+                    }
 
                 case "collection":
-                {
-                    var (customer, _) = await h.CustomerWithCardAsync();
-                    var draft = await h.Admin.PostJsonAsync("/api/invoices", new { customer, currency = "usd", items = new[] { new { description = "Consulting", unit_amount = 12_500, quantity = 2 } } });
-                    Assert.True(draft.Status == HttpStatusCode.Created, draft.Body.ToJsonString());
-                    var finalized = await h.Admin.PostJsonAsync($"/api/invoices/{draft.Id()}/finalize");
-                    Assert.Equal(HttpStatusCode.OK, finalized.Status);
-                    return new JsonObject { ["customer"] = customer, ["invoice"] = draft.Id() };
-                }
+                    {
+                        var (customer, _) = await h.CustomerWithCardAsync();
+                        var draft = await h.Admin.PostJsonAsync("/api/invoices", new { customer, currency = "usd", items = new[] { new { description = "Consulting", unit_amount = 12_500, quantity = 2 } } });
+                        Assert.True(draft.Status == HttpStatusCode.Created, draft.Body.ToJsonString());
+                        var finalized = await h.Admin.PostJsonAsync($"/api/invoices/{draft.Id()}/finalize");
+                        Assert.Equal(HttpStatusCode.OK, finalized.Status);
+                        return new JsonObject { ["customer"] = customer, ["invoice"] = draft.Id() };
+                    }
 
                 case "refund":
-                {
-                    var (customer, _) = await h.CustomerWithCardAsync();
-                    var paid = await h.Admin.PostJsonAsync("/api/payments", new { customer, amount = 5000, currency = "usd", description = "One-off" }, Guid.NewGuid().ToString("N"));
-                    Assert.True(paid.Status is HttpStatusCode.Created or HttpStatusCode.OK, paid.Body.ToJsonString());
-                    Assert.Equal("succeeded", (string?)paid.Body["status"]);
-                    return new JsonObject { ["customer"] = customer, ["payment"] = paid.Id(), ["gateway_payment"] = (string?)paid.Body["stripe_payment_intent_id"] };
-                }
+                    {
+                        var (customer, _) = await h.CustomerWithCardAsync();
+                        var paid = await h.Admin.PostJsonAsync("/api/payments", new { customer, amount = 5000, currency = "usd", description = "One-off" }, Guid.NewGuid().ToString("N"));
+                        Assert.True(paid.Status is HttpStatusCode.Created or HttpStatusCode.OK, paid.Body.ToJsonString());
+                        Assert.Equal("succeeded", (string?)paid.Body["status"]);
+                        return new JsonObject { ["customer"] = customer, ["payment"] = paid.Id(), ["gateway_payment"] = (string?)paid.Body["stripe_payment_intent_id"] };
+                    }
 
                 default:
-                {
-                    var (customer, _) = await h.CustomerWithCardAsync("pm_card_authenticationRequired");
-                    var created = await h.Admin.PostJsonAsync("/api/subscriptions", new { customer, items = new[] { new { price, quantity = 1 } } });
-                    Assert.Equal("requires_action", (string?)created.Body["latest_payment"]!["status"]);
-                    return new JsonObject
                     {
-                        ["customer"] = customer,
-                        ["subscription"] = (string)created.Body["id"]!,
-                        ["invoice"] = (string)created.Body["latest_invoice"]!,
-                        ["intent"] = (string)created.Body["latest_payment"]!["payment_id"]!,
-                    };
-                }
+                        var (customer, _) = await h.CustomerWithCardAsync("pm_card_authenticationRequired");
+                        var created = await h.Admin.PostJsonAsync("/api/subscriptions", new { customer, items = new[] { new { price, quantity = 1 } } });
+                        Assert.Equal("requires_action", (string?)created.Body["latest_payment"]!["status"]);
+                        return new JsonObject
+                        {
+                            ["customer"] = customer,
+                            ["subscription"] = (string)created.Body["id"]!,
+                            ["invoice"] = (string)created.Body["latest_invoice"]!,
+                            ["intent"] = (string)created.Body["latest_payment"]!["payment_id"]!,
+                        };
+                    }
             }
         }
 
@@ -212,8 +212,9 @@ public sealed class CrashMatrixTests(AppFixture fixture, ITestOutputHelper outpu
             var invoice = (string)p["invoice"]!;
             var key = Guid.NewGuid().ToString("N");
             var final = await ClientRetryAsync(plan, c => c.PostJsonAsync($"/api/invoices/{invoice}/pay", new { }, key));
-            tally.Check(final == HttpStatusCode.OK, $"{where}: pay ended with {final}");
             var body = (await h.Admin.GetJsonAsync($"/api/invoices/{invoice}")).Body;
+            // A retry whose first try paid the invoice before crashing may be told 409 "already paid": the books decide.
+            tally.Check(final == HttpStatusCode.OK || (final == HttpStatusCode.Conflict && (string?)body["status"] == "paid"), $"{where}: pay ended with {final}");
             tally.Check((string?)body["status"] == "paid" && (long)body["amount_paid"]! == 25_000, $"{where}: invoice {body.ToJsonString()}");
             await CheckChargesAsync(where, [invoice], new Dictionary<string, long> { [invoice] = (long)body["amount_paid"]! });
         }
@@ -223,15 +224,6 @@ public sealed class CrashMatrixTests(AppFixture fixture, ITestOutputHelper outpu
             var payment = (string)p["payment"]!;
             var key = Guid.NewGuid().ToString("N");
             var final = await ClientRetryAsync(plan, c => c.PostJsonAsync($"/api/payments/{payment}/refunds", new { amount = 2000 }, key));
-            if (final is not (HttpStatusCode.Created or HttpStatusCode.OK))
-            {
-                // A crash right after the Idempotency-Key was claimed: the key answers 409 for its in-flight lease
-                // (2 minutes); the client retries once that has passed.
-                tally.Check(final == HttpStatusCode.Conflict, $"{where}: refund answered {final} to the retries");
-                h.Clock.Offset = h.Clock.Offset.Add(TimeSpan.FromMinutes(3));
-                final = await ClientRetryAsync(plan, c => c.PostJsonAsync($"/api/payments/{payment}/refunds", new { amount = 2000 }, key));
-            }
-
             tally.Check(final is HttpStatusCode.Created or HttpStatusCode.OK, $"{where}: refund ended with {final}");
 
             // An interrupted refund is finished by its reconciliation step (due an hour later): run this customer's due work.
@@ -333,8 +325,15 @@ public sealed class CrashMatrixTests(AppFixture fixture, ITestOutputHelper outpu
         {
             using var client = plan.Client(h.App);
             var status = HttpStatusCode.InternalServerError;
-            for (var attempt = 1; attempt <= MaxDeliveries; attempt++)
+            for (var attempt = 1; attempt <= 2 * MaxDeliveries; attempt++)
             {
+                if (attempt == MaxDeliveries + 1)
+                {
+                    // Still 409 / 5xx: e.g. a crash right after the Idempotency-Key was claimed, which answers 409 for
+                    // its in-flight lease (2 minutes). The client retries once that has passed.
+                    h.Clock.Offset = h.Clock.Offset.Add(TimeSpan.FromMinutes(3));
+                }
+
                 plan.Arm();
                 try
                 {
