@@ -45,7 +45,7 @@ public static class RenewalRunScenario
 
         // All anchored one second before a minute boundary that leaves time to create them: the BillingClock timer
         // (every minute at :00) then finds them all due at once.
-        var subscribeEstimate = TimeSpan.FromSeconds(count / Math.Max(10, customerRate) * 1.5 + 15);
+        var subscribeEstimate = TimeSpan.FromSeconds(count / Math.Max(10, customerRate) * 3 + 20);
         var boundary = NextMinute(DateTimeOffset.UtcNow + subscribeEstimate);
         var anchor = boundary.AddSeconds(-1);
         await Parallel.ForEachAsync(customers, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (customer, _) =>
@@ -203,7 +203,11 @@ public static class RenewalRunScenario
             using var response = await client.PostAsJsonAsync(path, body);
             if (response.IsSuccessStatusCode || attempt >= 3)
             {
-                response.EnsureSuccessStatusCode();
+                if (!response.IsSuccessStatusCode)
+                {
+                    throw new HttpRequestException($"{path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+                }
+
                 return (string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
             }
 
