@@ -15,6 +15,7 @@ using Billing.Functions.LocalHost;
 using Billing.Functions.Notifications;
 using Billing.Functions.Payments;
 using Billing.Functions.Scheduling;
+using Billing.Functions.Storage;
 using Billing.Functions.Telemetry;
 using Billing.Functions.TestClocks;
 using Billing.Functions.Triggers;
@@ -28,6 +29,7 @@ builder.Services
     .AddHttpConventions(builder.Configuration)
     .AddBillingAuth(builder.Configuration)
     .AddBillingStorage(builder.Configuration)
+    .AddStorageOperationCounter(builder.Configuration)
     .AddApiDocs()
     .AddCustomersAndCatalog()
     .AddScheduling()
@@ -58,6 +60,7 @@ app.MapDisputesApi();
 app.MapNotificationsApi();
 app.MapTestClocksApi();
 app.MapTriggerFunctions();
+app.MapStorageOperations();
 
 await app.RunAsync();
 

@@ -2,7 +2,7 @@ using Billing.Benchmarks.Harness;
 using Billing.Benchmarks.Scenarios;
 using Billing.Functions.LocalHost;
 
-// Usage: dotnet run -c Release --project tests/Billing.Benchmarks -- [pdf] [api] [coldstart] [--quick] [--out file.json]
+// Usage: dotnet run -c Release --project tests/Billing.Benchmarks -- [pdf] [api] [coldstart] [renewal] [webhooks] [--quick] [--out file.json]
 var scenarios = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal) && !a.EndsWith(".json", StringComparison.Ordinal)).ToHashSet(StringComparer.OrdinalIgnoreCase);
 var all = scenarios.Count == 0;
 var quick = args.Contains("--quick");
@@ -38,6 +38,16 @@ await using (var azurite = await AzuriteProcess.StartAsync(data))
     if (all || scenarios.Contains("coldstart"))
     {
         await ColdStartScenario.RunAsync(results, repoRoot, azurite.ConnectionString, quick);
+    }
+
+    if (all || scenarios.Contains("webhooks"))
+    {
+        await WebhookIngestScenario.RunAsync(results, AppContext.BaseDirectory, azurite.ConnectionString, quick);
+    }
+
+    if (all || scenarios.Contains("renewal"))
+    {
+        await RenewalRunScenario.RunAsync(results, AppContext.BaseDirectory, azurite.ConnectionString, quick);
     }
 }
 

@@ -178,7 +178,7 @@ public sealed class PaymentService(IPaymentGateway gateway, IPaymentStore paymen
         payment = await payments.GetAsync(payment.Id, cancellationToken) ?? payment;
         if (refund.GatewayRefundId is not null || refund.Status != RefundStatus.Pending)
         {
-            return (refund, payment);
+            return (refund, await CatchUpRefundShareAsync(refund, payment, cancellationToken));
         }
 
         GatewayRefund reported;
@@ -242,11 +242,36 @@ public sealed class PaymentService(IPaymentGateway gateway, IPaymentStore paymen
         return (payment, payment.Status is PaymentStatus.Pending or PaymentStatus.Processing or PaymentStatus.RequiresConfirmation);
     }
 
+    /// <summary>
+    /// A refund settled with the gateway whose outcome never reached the payment (the process stopped between the two
+    /// updates): applies it now. <see cref="Payment.ApplyRefund"/> ignores outcomes it already has, so this is idempotent.
+    /// </summary>
+    private async Task<Payment> CatchUpRefundShareAsync(Refund refund, Payment payment, CancellationToken cancellationToken)
+    {
+        if (refund.Status == RefundStatus.Pending || refund.GatewayRefundId is null
+            || !payment.Refunds.TryGetValue(refund.Id, out var share) || share.State is not (RefundShareState.Reserved or RefundShareState.Pending))
+        {
+            return payment;
+        }
+
+        return await payments.UpdateAsync(payment, p => p.ApplyRefund(refund.Id, refund.Amount.MinorUnits, refund.Status, clock.GetUtcNow()), cancellationToken);
+    }
+
     /// <summary>The same for a refund: a refund never sent is sent with its key; one sent but pending is re-read.</summary>
     public async Task<(Refund? Refund, bool Unsettled)> ResumeRefundAsync(string customerId, string paymentId, string refundId, CancellationToken cancellationToken = default)
     {
-        if (await payments.GetRefundAsync(customerId, paymentId, refundId, cancellationToken) is not { } refund || refund.Status != RefundStatus.Pending)
+        if (await payments.GetRefundAsync(customerId, paymentId, refundId, cancellationToken) is not { } refund)
         {
+            return (null, false);
+        }
+
+        if (refund.Status != RefundStatus.Pending)
+        {
+            if (await payments.GetAsync(paymentId, cancellationToken) is { } settled)
+            {
+                await CatchUpRefundShareAsync(refund, settled, cancellationToken);
+            }
+
             return (null, false);
         }
 

@@ -23,6 +23,13 @@ public sealed record DueWork
     public string? Detail { get; init; }
 
     public string? ClockId { get; init; }
+
+    /// <summary>
+    /// Which delivery of the queue message this is (its dequeue count; 0 when run directly, e.g. by a test clock). Not
+    /// stored: a redelivery (2+) follows a failed or crashed run, a first delivery may be a concurrent duplicate.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int Delivery { get; init; }
 }
 
 /// <summary>The due-work index: items by due time, cheap to range-query for "everything due at or before T".</summary>

@@ -296,6 +296,14 @@ public sealed class InvoiceService(
             // An attempt's outcome is final, except requires_action, which ends when the customer authenticates (or gives up).
             if (stored.Value.Status is not null and not CollectionStatus.RequiresAction || result.Status == stored.Value.Status)
             {
+                // Recorded before, e.g. a redelivered webhook after a crash between paying the invoice and scheduling the
+                // subscription's next step: make sure of that step (an idempotent upsert), or it would never renew.
+                if (loaded.Value is { Status: InvoiceStatus.Paid, SubscriptionId: { } subscriptionId }
+                    && await store.GetSubscriptionAsync(customerId, subscriptionId, cancellationToken) is { } subscription)
+                {
+                    await schedule.ScheduleNextAsync(subscription.Value, cancellationToken);
+                }
+
                 return (loaded.Value, stored.Value);
             }
 

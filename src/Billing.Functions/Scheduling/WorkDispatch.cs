@@ -46,7 +46,7 @@ public sealed class WorkItemsFunction(WorkDispatcher dispatcher) : IQueueFunctio
     {
         ArgumentNullException.ThrowIfNull(message);
         var work = JsonSerializer.Deserialize<DueWork>(message.Text, StorageJson.Options) ?? throw new JsonException("Empty work item.");
-        return dispatcher.DispatchAsync(work, cancellationToken);
+        return dispatcher.DispatchAsync(work with { Delivery = (int)Math.Min(int.MaxValue, message.DequeueCount) }, cancellationToken);
     }
 }
 

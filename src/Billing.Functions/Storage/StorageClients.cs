@@ -10,24 +10,39 @@ namespace Billing.Functions.Storage;
 /// <summary>One place that knows how to reach the storage account: connection string locally, managed identity in Azure.</summary>
 public sealed class StorageClients
 {
-    public StorageClients(IOptions<StorageOptions> options)
+    public StorageClients(IOptions<StorageOptions> options, IEnumerable<StorageClientPolicy> policies)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(policies);
         var o = options.Value;
         Prefix = o.NamePrefix;
+        var tableOptions = WithPolicies(new TableClientOptions(), policies);
+        var blobOptions = WithPolicies(new BlobClientOptions(), policies);
+        var queueOptions = WithPolicies(new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 }, policies);
         if (o.UsesConnectionString)
         {
-            Tables = new TableServiceClient(o.ConnectionString);
-            Blobs = new BlobServiceClient(o.ConnectionString);
-            Queues = new QueueServiceClient(o.ConnectionString, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+            Tables = new TableServiceClient(o.ConnectionString, tableOptions);
+            Blobs = new BlobServiceClient(o.ConnectionString, blobOptions);
+            Queues = new QueueServiceClient(o.ConnectionString, queueOptions);
         }
         else
         {
             TokenCredential credential = new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = o.ClientId });
-            Tables = new TableServiceClient(o.TableServiceUri, credential);
-            Blobs = new BlobServiceClient(o.BlobServiceUri, credential);
-            Queues = new QueueServiceClient(o.QueueServiceUri, credential, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+            Tables = new TableServiceClient(o.TableServiceUri, credential, tableOptions);
+            Blobs = new BlobServiceClient(o.BlobServiceUri, credential, blobOptions);
+            Queues = new QueueServiceClient(o.QueueServiceUri, credential, queueOptions);
         }
+    }
+
+    private static T WithPolicies<T>(T clientOptions, IEnumerable<StorageClientPolicy> policies)
+        where T : ClientOptions
+    {
+        foreach (var policy in policies)
+        {
+            clientOptions.AddPolicy(policy.Policy, policy.Position);
+        }
+
+        return clientOptions;
     }
 
     public string Prefix { get; }

@@ -305,8 +305,20 @@ public sealed class SubscriptionService(
     {
         ArgumentNullException.ThrowIfNull(work);
         var stored = await store.GetSubscriptionAsync(work.CustomerId, work.TargetId, cancellationToken);
-        if (stored is null || stored.Value.Version != work.ExpectedVersion)
+        if (stored is null)
         {
+            return;
+        }
+
+        if (stored.Value.Version != work.ExpectedVersion)
+        {
+            // Only a redelivery: a first delivery with a stale version may be a duplicate from a concurrent sweep
+            // whose twin is billing this very renewal right now.
+            if (work.Kind is "renewal" or "trial_end" && work.Delivery != 1 && stored.Value.Version > work.ExpectedVersion)
+            {
+                await ResumeUnbilledAsync(stored.Value, cancellationToken);
+            }
+
             return;
         }
 
@@ -355,13 +367,38 @@ public sealed class SubscriptionService(
             return; // someone changed the subscription meanwhile; their change scheduled its own next step
         }
 
-        var current = await AfterChangeAsync(s.CustomerId, s.Id, outcome.InvoiceId, Actors.Scheduler, cancellationToken);
-        if (outcome.InvoiceId is { } invoiceId && await store.GetInvoiceAsync(s.CustomerId, invoiceId, cancellationToken) is { Value.Status: InvoiceStatus.Open }
-            && await store.AttemptsAsync(s.CustomerId, invoiceId, cancellationToken) is [.., { Value.Status: not null and not CollectionStatus.Succeeded }])
+        await BillAndScheduleAsync(s.CustomerId, s.Id, outcome.InvoiceId, cancellationToken);
+    }
+
+    private async Task BillAndScheduleAsync(string customerId, string subscriptionId, string? invoiceId, CancellationToken cancellationToken)
+    {
+        var current = await AfterChangeAsync(customerId, subscriptionId, invoiceId, Actors.Scheduler, cancellationToken);
+        if (invoiceId is not null && await store.GetInvoiceAsync(customerId, invoiceId, cancellationToken) is { Value.Status: InvoiceStatus.Open }
+            && await store.AttemptsAsync(customerId, invoiceId, cancellationToken) is [.., { Value.Status: not null and not CollectionStatus.Succeeded }])
         {
             await MarkFailedAsync(current, cancellationToken);
             await dunning.StartAsync(s.CustomerId, invoiceId, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// A redelivered renewal / trial end (see <see cref="DueWork.Delivery"/>) whose new period was already saved (the process stopped before the invoice was
+    /// finalized, charged or the next step scheduled): finishes that work — finalize, collect (the in-progress attempt is
+    /// resumed with its idempotency key, never a second one), schedule next. Invoices already being collected or
+    /// settled are left to their own flow; only the next step is made sure of.
+    /// </summary>
+    private async Task ResumeUnbilledAsync(Subscription s, CancellationToken cancellationToken)
+    {
+        if (s.LatestInvoiceId is { } invoiceId && await store.GetInvoiceAsync(s.CustomerId, invoiceId, cancellationToken) is { } invoice
+            && invoice.Value.SubscriptionId == s.Id
+            && (invoice.Value.Status == InvoiceStatus.Draft
+                || (invoice.Value.Status == InvoiceStatus.Open && await store.AttemptsAsync(s.CustomerId, invoiceId, cancellationToken) is [] or [.., { Value.Status: null }])))
+        {
+            await BillAndScheduleAsync(s.CustomerId, s.Id, invoiceId, cancellationToken);
+            return;
+        }
+
+        await schedule.ScheduleNextAsync(s, cancellationToken);
     }
 
     /// <summary>A renewal or trial-end invoice could not be collected: active / trialing → past_due (dunning takes over).</summary>

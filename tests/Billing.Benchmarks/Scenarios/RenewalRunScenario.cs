@@ -1,0 +1,217 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
+using Billing.Benchmarks.Harness;
+using Billing.Functions.Scheduling;
+
+namespace Billing.Benchmarks.Scenarios;
+
+/// <summary>
+/// N subscriptions (default 10,000; quick 1,000) on a daily price, all anchored to the same instant, fall due at once
+/// and are renewed by the app's own BillingClock timer and WorkItems queue function (LocalHost, in the app process;
+/// Stripe = the app's in-process emulator): invoice, finalize (number + PDF to Blob), off-session charge, state, next
+/// schedule. Reports sustained renewals/s, the app's peak RSS, storage operations per renewal (counted in the app by
+/// its storage pipeline counter), Azurite's raw throughput for the same mix of operations measured right after, and
+/// the ratio achieved ÷ storage-bound ceiling.
+/// </summary>
+public static class RenewalRunScenario
+{
+    public static async Task RunAsync(Results results, string appDirectory, string storageConnectionString, bool quick)
+    {
+        var count = quick ? 1_000 : 10_000;
+        await using var app = AppProcess.Start(appDirectory, storageConnectionString, new Dictionary<string, string>
+        {
+            ["LocalHost__Enabled"] = "true",
+            ["Storage__CountOperations"] = "true",
+            ["Storage__NamePrefix"] = "renew",
+        });
+        await app.WaitHealthyAsync(TimeSpan.FromSeconds(60));
+        using var client = app.Client(512);
+
+        var product = await PostAsync(client, "/api/products", new { name = "Daily bench plan" });
+        var price = await PostAsync(client, "/api/prices", new { product, currency = "usd", billing_scheme = "per_unit", unit_amount = 500_000, recurring = new { interval = "day" } }); // the prorated first invoice (a minute or two) stays above Stripe's minimum charge
+        var setup = Stopwatch.StartNew();
+        var customers = new string[count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, _) =>
+        {
+            customers[i] = await PostAsync(client, "/api/customers", new { email = $"renew{i}@example.com", name = $"Renew {i}" });
+            await PostAsync(client, $"/api/customers/{customers[i]}/payment-methods", new { payment_method = "pm_card_visa" });
+        });
+        var customerRate = count / setup.Elapsed.TotalSeconds;
+
+        // All anchored one second before a minute boundary that leaves time to create them: the BillingClock timer
+        // (every minute at :00) then finds them all due at once.
+        var subscribeEstimate = TimeSpan.FromSeconds(count / Math.Max(10, customerRate) * 3 + 20);
+        var boundary = NextMinute(DateTimeOffset.UtcNow + subscribeEstimate);
+        var anchor = boundary.AddSeconds(-1);
+        await Parallel.ForEachAsync(customers, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (customer, _) =>
+            await PostAsync(client, "/api/subscriptions", new { customer, items = new[] { new { price, quantity = 1 } }, billing_cycle_anchor = anchor }));
+        Console.WriteLine($"  renewal: {count} customers, cards and subscriptions in {setup.Elapsed.TotalSeconds:F0} s; due at {anchor:HH:mm:ss}");
+        if (DateTimeOffset.UtcNow >= anchor)
+        {
+            throw new InvalidOperationException("Creating the subscriptions took longer than planned; they are not all due at once.");
+        }
+
+        await Task.Delay(boundary - DateTimeOffset.UtcNow);
+        var before = await CountersAsync(client);
+        var schedule = new TableClient(storageConnectionString, "renew" + TableScheduleStore.TableName);
+        var nextKey = TableScheduleStore.TimeKey(anchor.AddDays(1));
+        var clock = Stopwatch.StartNew();
+        var marks = new List<(double Seconds, int Done)>();
+        var done = 0;
+        while (done < count && clock.Elapsed < TimeSpan.FromMinutes(quick ? 5 : 30))
+        {
+            await Task.Delay(500);
+            done = await CountRowsAsync(schedule, nextKey);
+            marks.Add((clock.Elapsed.TotalSeconds, done));
+        }
+
+        var after = await CountersAsync(client);
+        var first = marks.FirstOrDefault(m => m.Done > 0);
+        var t10 = marks.FirstOrDefault(m => m.Done >= count / 10);
+        var t90 = marks.FirstOrDefault(m => m.Done >= count * 9 / 10);
+        var sustained = t90.Seconds > t10.Seconds ? (t90.Done - t10.Done) / (t90.Seconds - t10.Seconds) : double.NaN;
+        var overall = done / (marks.Count > 0 ? marks[^1].Seconds : double.NaN);
+        var ops = after.Keys.ToDictionary(k => k, k => after[k] - before.GetValueOrDefault(k), StringComparer.Ordinal);
+        var perRenewal = ops.GetValueOrDefault("total") / (double)Math.Max(1, done);
+        Console.WriteLine($"  renewal: {done}/{count} renewed; first after {first.Seconds:F1} s; storage operations: {string.Join(", ", ops.Select(o => $"{o.Key}={o.Value}"))}");
+
+        if (double.IsNaN(sustained))
+        {
+            sustained = overall;
+        }
+
+        var raw = await AzuriteMixAsync(storageConnectionString, ops, TimeSpan.FromSeconds(quick ? 8 : 20));
+        var ceiling = raw / perRenewal;
+        results.Add("renewal", "subscriptions renewed", done, "count", count.ToString(CultureInfo.InvariantCulture), done == count);
+        results.Add("renewal", "sustained renewals/s (10%→90%)", sustained, "renewals/s", "≥ 100", sustained >= 100);
+        results.Add("renewal", "overall renewals/s (timer tick → last)", double.IsFinite(overall) ? overall : 0, "renewals/s");
+        results.Add("renewal", "app peak RSS", app.PeakRssMegabytes(), "MB", "≤ 300", app.PeakRssMegabytes() <= 300);
+        results.Add("renewal", "storage operations per renewal", perRenewal, "ops", null, null,
+            string.Join(", ", ops.Where(o => o.Key != "total").Select(o => $"{o.Key} {o.Value / (double)Math.Max(1, done):F1}")));
+        results.Add("renewal", "Azurite raw throughput, same mix", raw, "ops/s");
+        results.Add("renewal", "storage-bound ceiling", ceiling, "renewals/s");
+        var ratio = double.IsFinite(sustained / ceiling) ? sustained / ceiling : 0;
+        results.Add("renewal", "achieved ÷ ceiling", ratio, "ratio", "≥ 0.7", ratio >= 0.7);
+    }
+
+    private static DateTimeOffset NextMinute(DateTimeOffset t) => new DateTimeOffset(t.Year, t.Month, t.Day, t.Hour, t.Minute, 0, TimeSpan.Zero).AddMinutes(1);
+
+    private static async Task<int> CountRowsAsync(TableClient schedule, string prefix)
+    {
+        var n = 0;
+        var filter = $"PartitionKey ge 'due-00' and PartitionKey le 'due-15' and RowKey ge '{prefix}' and RowKey lt '{prefix}~'";
+        await foreach (var _ in schedule.QueryAsync<TableEntity>(filter, select: ["PartitionKey"]))
+        {
+            n++;
+        }
+
+        return n;
+    }
+
+    private static async Task<Dictionary<string, long>> CountersAsync(HttpClient client)
+    {
+        var body = await client.GetFromJsonAsync<Dictionary<string, long>>(new Uri("/api/diagnostics/storage-operations", UriKind.Relative));
+        return body ?? [];
+    }
+
+    /// <summary>
+    /// Azurite driven directly (64 concurrent) with the renewal's mix of operations by service and kind — table
+    /// reads/writes (point reads and upserts of ~2 KB entities), blob writes/reads (30 KB, a PDF's size), queue sends and
+    /// receives — for <paramref name="duration"/>: the storage-bound ceiling's numerator, in operations/s.
+    /// </summary>
+    private static async Task<double> AzuriteMixAsync(string connection, IReadOnlyDictionary<string, long> mix, TimeSpan duration)
+    {
+        var table = new TableClient(connection, "rawmix");
+        await table.CreateIfNotExistsAsync();
+        var container = new BlobContainerClient(connection, "rawmix");
+        await container.CreateIfNotExistsAsync();
+        var queue = new QueueClient(connection, "rawmix");
+        await queue.CreateIfNotExistsAsync();
+        var payload = new string('x', 2000);
+        var pdf = BinaryData.FromBytes(new byte[30_000]);
+        await table.UpsertEntityAsync(new TableEntity("p", "seed") { ["D0"] = payload });
+        await container.GetBlobClient("seed").UploadAsync(pdf, overwrite: true);
+
+        string[] kinds = ["table.read", "table.write", "blob.read", "blob.write", "queue.read", "queue.write"];
+        var weights = kinds.Select(k => (double)mix.GetValueOrDefault(k)).ToArray();
+        var total = weights.Sum();
+        if (total <= 0)
+        {
+            return double.NaN;
+        }
+
+        long operations = 0;
+        var stop = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, 64).Select(worker => Task.Run(async () =>
+        {
+            var random = new Random(worker);
+            var n = 0;
+            while (stop.Elapsed < duration)
+            {
+                var pick = random.NextDouble() * total;
+                var k = 0;
+                while (k < kinds.Length - 1 && pick >= weights[k])
+                {
+                    pick -= weights[k];
+                    k++;
+                }
+
+                var id = $"{worker}-{n++}";
+                switch (kinds[k])
+                {
+                    case "table.read":
+                        await table.GetEntityAsync<TableEntity>("p", "seed");
+                        break;
+                    case "table.write":
+                        await table.UpsertEntityAsync(new TableEntity("p" + (worker % 16), id) { ["D0"] = payload });
+                        break;
+                    case "blob.read":
+                        await container.GetBlobClient("seed").DownloadContentAsync();
+                        break;
+                    case "blob.write":
+                        await container.GetBlobClient(id).UploadAsync(pdf, overwrite: true);
+                        break;
+                    case "queue.read":
+                        var received = await queue.ReceiveMessagesAsync(1);
+                        foreach (var m in received.Value)
+                        {
+                            await queue.DeleteMessageAsync(m.MessageId, m.PopReceipt);
+                            Interlocked.Increment(ref operations);
+                        }
+
+                        break;
+                    default:
+                        await queue.SendMessageAsync(id);
+                        break;
+                }
+
+                Interlocked.Increment(ref operations);
+            }
+        })));
+        return operations / stop.Elapsed.TotalSeconds;
+    }
+
+    private static async Task<string> PostAsync(HttpClient client, string path, object body)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            using var response = await client.PostAsJsonAsync(path, body);
+            if (response.IsSuccessStatusCode || attempt >= 3)
+            {
+                if (!response.IsSuccessStatusCode)
+                {
+                    throw new HttpRequestException($"{path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+                }
+
+                return (string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+            }
+
+            await Task.Delay(100 * attempt);
+        }
+    }
+}

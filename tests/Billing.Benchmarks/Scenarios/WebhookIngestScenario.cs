@@ -1,0 +1,116 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using Azure.Data.Tables;
+using Billing.Benchmarks.Harness;
+using Billing.Functions.Payments;
+
+namespace Billing.Benchmarks.Scenarios;
+
+/// <summary>
+/// Signed Stripe events posted to <c>/api/webhooks/stripe</c> at increasing rates (100, 250, 500, 750/s; 10 s each, quick
+/// 5 s): the highest rate sustained with p99 ≤ 50 ms (target ≥ 500/s), and the processing lag (received → processed
+/// by the StripeEvents queue function, LocalHost in the app process) from the stored events.
+/// </summary>
+public static class WebhookIngestScenario
+{
+    private const string Secret = "whsec_bench_ingest";
+
+    public static async Task RunAsync(Results results, string appDirectory, string storageConnectionString, bool quick)
+    {
+        await using var app = AppProcess.Start(appDirectory, storageConnectionString, new Dictionary<string, string>
+        {
+            ["LocalHost__Enabled"] = "true",
+            ["Stripe__WebhookSecrets__0"] = Secret,
+            ["Storage__NamePrefix"] = "hooks",
+        });
+        await app.WaitHealthyAsync(TimeSpan.FromSeconds(60));
+        using var client = app.Client(1024);
+        var sequence = 0;
+
+        async Task<bool> PostAsync(int _)
+        {
+            var n = Interlocked.Increment(ref sequence);
+            var payload = new JsonObject
+            {
+                ["id"] = "evt_bench_" + n.ToString("D8", CultureInfo.InvariantCulture),
+                ["object"] = "event",
+                ["api_version"] = "2026-10-28.endive",
+                ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+                ["livemode"] = false,
+                ["type"] = "customer.updated",
+                ["data"] = new JsonObject { ["object"] = new JsonObject { ["id"] = "cus_bench" + (n % 100).ToString(CultureInfo.InvariantCulture), ["object"] = "customer", ["metadata"] = new JsonObject() } },
+            }.ToJsonString();
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/api/webhooks/stripe", UriKind.Relative)) { Content = new StringContent(payload, Encoding.UTF8, "application/json") };
+            var t = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+            request.Headers.TryAddWithoutValidation("Stripe-Signature", $"t={t},v1={Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(Secret), Encoding.UTF8.GetBytes(t + "." + payload)))}");
+            using var response = await client.SendAsync(request);
+            return response.IsSuccessStatusCode;
+        }
+
+        await OpenLoad.RunAsync(100, TimeSpan.FromSeconds(quick ? 2 : 5), PostAsync); // warm-up
+        var best = 0.0;
+        foreach (var rate in new[] { 100, 250, 500, 750 })
+        {
+            var (latencies, errors, achieved) = await OpenLoad.RunAsync(rate, TimeSpan.FromSeconds(quick ? 5 : 10), PostAsync);
+            var p99 = latencies.Percentile(99);
+            var ok = p99 <= 50 && errors == 0 && achieved >= rate * 0.95;
+            Console.WriteLine($"  webhooks: {rate}/s offered, {achieved:F0}/s achieved, p50 {latencies.Percentile(50):F1} ms, p99 {p99:F1} ms, errors {errors}");
+            results.Add("webhooks", $"p99 at {rate}/s", p99, "ms", "≤ 50", p99 <= 50, $"achieved {achieved:F0}/s, errors {errors}");
+            if (ok)
+            {
+                best = rate;
+            }
+        }
+
+        results.Add("webhooks", "highest rate with p99 ≤ 50 ms", best, "events/s", "≥ 500", best >= 500);
+
+        // Processing lag: wait for the queue to drain (up to a minute), then read received / processed times.
+        var table = new TableClient(storageConnectionString, "hooks" + StripeEventStore.TableName);
+        var lags = new Latencies();
+        var pending = int.MaxValue;
+        for (var wait = 0; wait < 60 && pending > 0; wait++)
+        {
+            await Task.Delay(1000);
+            lags = new Latencies();
+            pending = 0;
+            await foreach (var row in table.QueryAsync<TableEntity>())
+            {
+                var json = JsonNode.Parse(string.Concat(row.Keys.Where(k => k.Length > 1 && k[0] == 'D' && char.IsDigit(k[1])).OrderBy(k => int.Parse(k[1..], CultureInfo.InvariantCulture)).Select(k => row.GetString(k))))!;
+                var received = Field(json, "received_at", "receivedAt", "ReceivedAt");
+                var processed = Field(json, "processed_at", "processedAt", "ProcessedAt");
+                if (received is { } r && processed is { } p)
+                {
+                    lags.Add((p - r).TotalMilliseconds);
+                }
+                else
+                {
+                    pending++;
+                }
+            }
+        }
+
+        results.Add("webhooks", "events with a processed time", lags.Count, "count", null, null, $"{pending} without one after the wait");
+        if (lags.Count > 0)
+        {
+            results.Add("webhooks", "processing lag p50", lags.Percentile(50), "ms");
+            results.Add("webhooks", "processing lag p99", lags.Percentile(99), "ms");
+        }
+
+        results.Add("webhooks", "app peak RSS", app.PeakRssMegabytes(), "MB");
+    }
+
+    private static DateTimeOffset? Field(JsonNode json, params string[] names)
+    {
+        foreach (var name in names)
+        {
+            if (json[name] is JsonValue v && v.TryGetValue<string>(out var s) && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var t))
+            {
+                return t;
+            }
+        }
+
+        return null;
+    }
+}
