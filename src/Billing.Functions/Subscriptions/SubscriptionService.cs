@@ -377,7 +377,7 @@ public sealed class SubscriptionService(
             && await store.AttemptsAsync(customerId, invoiceId, cancellationToken) is [.., { Value.Status: not null and not CollectionStatus.Succeeded }])
         {
             await MarkFailedAsync(current, cancellationToken);
-            await dunning.StartAsync(s.CustomerId, invoiceId, cancellationToken);
+            await dunning.StartAsync(customerId, invoiceId, cancellationToken);
         }
     }
 
