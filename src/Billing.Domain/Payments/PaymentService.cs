@@ -160,6 +160,7 @@ public sealed class PaymentService(IPaymentGateway gateway, IPaymentStore paymen
             CustomerId = payment.CustomerId,
             Amount = new Money(amount, payment.Amount.Currency),
             Reason = input.Reason,
+            Metadata = Domain.Metadata.Merge(Domain.Metadata.Empty, input.Metadata),
             RequestHash = requestHash,
             Created = now,
             Updated = now,
@@ -184,20 +185,7 @@ public sealed class PaymentService(IPaymentGateway gateway, IPaymentStore paymen
         GatewayRefund reported;
         try
         {
-            var metadata = new Dictionary<string, string>(input.Metadata ?? Domain.Metadata.Empty, StringComparer.Ordinal)
-            {
-                [GatewayMetadata.RefundId] = refund.Id,
-                [GatewayMetadata.PaymentId] = payment.Id,
-                [GatewayMetadata.CustomerId] = payment.CustomerId,
-            };
-            reported = await gateway.RefundAsync(new RefundRequest
-            {
-                GatewayPaymentId = payment.GatewayPaymentId!,
-                Amount = refund.Amount,
-                Reason = refund.Reason,
-                Metadata = metadata,
-                IdempotencyKey = IdempotencyKeys.RefundCreate(refund.Id),
-            }, cancellationToken);
+            reported = await SendRefundAsync(payment, refund, cancellationToken);
         }
         catch (PaymentGatewayRejectedException rejected)
         {
@@ -210,6 +198,25 @@ public sealed class PaymentService(IPaymentGateway gateway, IPaymentStore paymen
         payment = await payments.UpdateAsync(payment, p => p.ApplyRefund(refund.Id, reported.Amount.MinorUnits, reported.Status, clock.GetUtcNow()), cancellationToken);
         return (refund, payment);
     }
+
+    /// <summary>
+    /// Sends a refund to the processor. Every send of one refund — the first, a client's retry, a reconciliation resume —
+    /// carries the same parameters under the same key, so the processor replays rather than refuses or refunds twice.
+    /// </summary>
+    private Task<GatewayRefund> SendRefundAsync(Payment payment, Refund refund, CancellationToken cancellationToken) =>
+        gateway.RefundAsync(new RefundRequest
+        {
+            GatewayPaymentId = payment.GatewayPaymentId!,
+            Amount = refund.Amount,
+            Reason = refund.Reason,
+            Metadata = new Dictionary<string, string>(refund.Metadata, StringComparer.Ordinal)
+            {
+                [GatewayMetadata.RefundId] = refund.Id,
+                [GatewayMetadata.PaymentId] = payment.Id,
+                [GatewayMetadata.CustomerId] = payment.CustomerId,
+            },
+            IdempotencyKey = IdempotencyKeys.RefundCreate(refund.Id),
+        }, cancellationToken);
 
     /// <summary>
     /// Settles a payment that is still open after <see cref="ReconcileAfter"/>: one never sent (a crash before the processor
@@ -285,19 +292,7 @@ public sealed class PaymentService(IPaymentGateway gateway, IPaymentStore paymen
         {
             try
             {
-                reported = await gateway.RefundAsync(new RefundRequest
-                {
-                    GatewayPaymentId = payment.GatewayPaymentId!,
-                    Amount = refund.Amount,
-                    Reason = refund.Reason,
-                    Metadata = new Dictionary<string, string>(StringComparer.Ordinal)
-                    {
-                        [GatewayMetadata.RefundId] = refund.Id,
-                        [GatewayMetadata.PaymentId] = payment.Id,
-                        [GatewayMetadata.CustomerId] = payment.CustomerId,
-                    },
-                    IdempotencyKey = IdempotencyKeys.RefundCreate(refund.Id),
-                }, cancellationToken);
+                reported = await SendRefundAsync(payment, refund, cancellationToken);
             }
             catch (PaymentGatewayRejectedException rejected)
             {

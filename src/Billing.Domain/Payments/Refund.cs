@@ -29,6 +29,9 @@ public sealed record Refund
 
     public RefundReason? Reason { get; init; }
 
+    /// <summary>The merchant's metadata, kept so a resumed send repeats the exact request under the same idempotency key.</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; init; } = Domain.Metadata.Empty;
+
     public RefundStatus Status { get; init; } = RefundStatus.Pending;
 
     /// <summary>Null until the processor accepted it.</summary>

@@ -57,4 +57,24 @@ public sealed class ReconciliationTests(AppFixture fixture)
         Assert.Equal(("succeeded", 1000L), ((string?)only["status"], (long)only["amount"]!));
         Assert.Equal(1000, (long)(await h.Admin.GetJsonAsync($"/api/payments/{paid.Id()}")).Body["amount_refunded"]!);
     }
+
+    [Fact]
+    public async Task A_refund_that_reached_Stripe_but_lost_its_answer_is_settled_by_replaying_the_exact_request()
+    {
+        await using var h = await IsolatedAsync();
+        var (customer, _) = await h.CustomerWithCardAsync();
+        var paid = await h.PayAsync(customer, 3000, key: "refund-lost-pay");
+        h.Emulator.Webhooks.Pause();
+        h.Emulator.Faults.FailNext("POST", "/v1/refunds", FaultKind.ServerError, count: 4, phase: FaultPhase.AfterOperation);
+        var refund = await h.Admin.PostJsonAsync($"/api/payments/{paid.Id()}/refunds", new { amount = 1000, metadata = new Dictionary<string, string> { ["ticket"] = "T-42" } }, "refund-lost-1");
+        refund.AssertProblem(HttpStatusCode.ServiceUnavailable);
+        Assert.Equal(1, h.Emulator.Count("refund"));
+
+        await h.App.RunDueWorkAsync(DateTimeOffset.UtcNow.AddHours(1).AddMinutes(1));
+
+        Assert.Equal(1, h.Emulator.Count("refund"));
+        var only = Assert.Single((await h.Admin.GetJsonAsync($"/api/payments/{paid.Id()}/refunds")).Body["data"]!.AsArray())!;
+        Assert.Equal(("succeeded", 1000L), ((string?)only["status"], (long)only["amount"]!));
+        Assert.Equal(1000, (long)(await h.Admin.GetJsonAsync($"/api/payments/{paid.Id()}")).Body["amount_refunded"]!);
+    }
 }
