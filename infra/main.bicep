@@ -153,6 +153,8 @@ var appSettings = {
   AzureWebJobsStorage__tableServiceUri: storage.outputs.tableEndpoint
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
   Storage__NamePrefix: ''
+  // Every table, queue and container below is created by this template; the app skips creating them at start-up.
+  Storage__CreateResources: 'false'
   Auth__CustomerTokenSigningKey: '@Microsoft.KeyVault(SecretUri=${vault.outputs.customerTokenSigningKeyUri})'
   Auth__CustomerTokenLifetime: '01:00:00'
   Auth__RateLimitPerSecond: '100'

@@ -30,7 +30,9 @@ public sealed partial class StripeEventsFunction(
     /// <summary>How many times an unmatched event is re-examined before it waits for manual reconciliation.</summary>
     public const int MaxUnmatchedAttempts = 8;
 
-    public string FunctionName => "StripeEvents";
+    public const string Name = "StripeEvents";
+
+    public string FunctionName => Name;
 
     public string QueueName => Queue;
 

@@ -68,8 +68,8 @@ public static class SchedulingRegistration
         services.AddSingleton<DueWorkSweeper>();
         services.AddSingleton<WorkDispatcher>();
         services.AddSingleton(new StorageResource(StorageResourceKind.Table, TableScheduleStore.TableName));
-        services.AddTimerFunction<BillingClockFunction>();
-        services.AddQueueFunction<WorkItemsFunction>(WorkItemsFunction.Queue);
+        services.AddTimerFunction<BillingClockFunction>(BillingClockFunction.Name);
+        services.AddQueueFunction<WorkItemsFunction>(WorkItemsFunction.Name, WorkItemsFunction.Queue);
         return services;
     }
 }

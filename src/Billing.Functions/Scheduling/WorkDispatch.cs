@@ -38,7 +38,9 @@ public sealed class WorkItemsFunction(WorkDispatcher dispatcher) : IQueueFunctio
 {
     public const string Queue = "work-items";
 
-    public string FunctionName => "WorkItems";
+    public const string Name = "WorkItems";
+
+    public string FunctionName => Name;
 
     public string QueueName => Queue;
 
@@ -53,7 +55,9 @@ public sealed class WorkItemsFunction(WorkDispatcher dispatcher) : IQueueFunctio
 /// <summary>The <c>BillingClock</c> timer function (every minute): moves everything due from the index to the work queue.</summary>
 public sealed class BillingClockFunction(DueWorkSweeper sweeper, TimeProvider clock) : ITimerFunction
 {
-    public string FunctionName => "BillingClock";
+    public const string Name = "BillingClock";
+
+    public string FunctionName => Name;
 
     public async Task<IReadOnlyList<string>> RunAsync(TimerInvocation invocation, CancellationToken cancellationToken)
     {

@@ -83,11 +83,19 @@ public static class TableNames
     public const string Audit = "Audit";
 }
 
-/// <summary>Creates every registered table, queue and container at start-up (no-ops when they exist).</summary>
-public sealed partial class StorageInitializer(StorageClients clients, IEnumerable<StorageResource> resources, ILogger<StorageInitializer> logger) : IHostedService
+/// <summary>
+/// Creates every registered table, queue and container at start-up (no-ops when they exist), unless
+/// <c>Storage:CreateResources</c> is false (Azure, where the Bicep creates them).
+/// </summary>
+public sealed partial class StorageInitializer(StorageClients clients, IEnumerable<StorageResource> resources, IOptions<StorageOptions> options, ILogger<StorageInitializer> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        if (!options.Value.CreateResources)
+        {
+            return;
+        }
+
         var work = resources.Distinct().Select(resource => resource.Kind switch
         {
             StorageResourceKind.Table => clients.Table(resource.Name).CreateIfNotExistsAsync(cancellationToken),

@@ -27,6 +27,12 @@ public sealed class StorageOptions
     [RegularExpression("^[a-z]{0,12}$")]
     public string NamePrefix { get; set; } = "";
 
+    /// <summary>
+    /// Create every table, queue and container at start-up when missing (default). The Bicep creates them in Azure and
+    /// sets this to false there: one create-if-missing call per resource costs start-up time on every cold start.
+    /// </summary>
+    public bool CreateResources { get; set; } = true;
+
     public bool UsesConnectionString => !string.IsNullOrWhiteSpace(ConnectionString);
 
     /// <summary>Binds the Functions host's storage setting shapes onto options.</summary>
@@ -40,6 +46,7 @@ public sealed class StorageOptions
         options.TableServiceUri = Uri(section["tableServiceUri"]) ?? Derived(options.AccountName, "table");
         options.ClientId = section["clientId"];
         options.NamePrefix = configuration["Storage:NamePrefix"] ?? "";
+        options.CreateResources = !bool.TryParse(configuration["Storage:CreateResources"], out var create) || create;
     }
 
     private static Uri? Uri(string? value) => string.IsNullOrWhiteSpace(value) ? null : new Uri(value);

@@ -72,7 +72,7 @@ public sealed partial class StripeRuntime : IDisposable
 /// server nothing is registered: tests register the test server's handler themselves.
 /// </summary>
 public sealed partial class EmulatorWebhookRegistration(
-    StripeRuntime runtime,
+    IServiceProvider services,
     IOptions<StripeOptions> options,
     Microsoft.AspNetCore.Hosting.Server.IServer server,
     IHostApplicationLifetime lifetime,
@@ -80,7 +80,8 @@ public sealed partial class EmulatorWebhookRegistration(
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        if (runtime.Emulator is not { } emulator)
+        // With a real Stripe key the runtime (and Stripe.net's client) is built on first use, not during start-up.
+        if (!options.Value.UsesEmulator() || services.GetRequiredService<StripeRuntime>().Emulator is not { } emulator)
         {
             return Task.CompletedTask;
         }
@@ -93,7 +94,7 @@ public sealed partial class EmulatorWebhookRegistration(
                 return;
             }
 
-            emulator.Webhooks.AddEndpoint(new Billing.StripeEmulator.WebhookEndpoint(url, runtime.WebhookSecrets[0]));
+            emulator.Webhooks.AddEndpoint(new Billing.StripeEmulator.WebhookEndpoint(url, services.GetRequiredService<StripeRuntime>().WebhookSecrets[0]));
             LogRegistered(logger, url);
         });
         return Task.CompletedTask;

@@ -20,14 +20,25 @@ public interface IQueueFunction
 /// <summary>A dequeued message as the handler sees it: the decoded text and how often it has been delivered.</summary>
 public sealed record QueueMessage(string Id, string Text, long DequeueCount, DateTimeOffset? InsertedAt);
 
+/// <summary>
+/// A registered queue function, known by name before it is built: the host's routes are mapped from these, and the
+/// function (with everything it depends on: Stripe client, PDF fonts, …) is resolved on its first invocation, not at
+/// start-up — that keeps cold start short.
+/// </summary>
+public sealed record QueueFunctionRoute(string FunctionName, string QueueName, Type Implementation);
+
 public static class QueueFunctionRegistration
 {
-    /// <summary>Registers a queue function and the queue it reads (created at start-up).</summary>
-    public static IServiceCollection AddQueueFunction<TFunction>(this IServiceCollection services, string queueName)
+    /// <summary>
+    /// Registers a queue function and the queue it reads (created at start-up). <paramref name="functionName"/> and
+    /// <paramref name="queueName"/> must equal the instance's own (a test checks).
+    /// </summary>
+    public static IServiceCollection AddQueueFunction<TFunction>(this IServiceCollection services, string functionName, string queueName)
         where TFunction : class, IQueueFunction
     {
         services.AddSingleton<TFunction>();
         services.AddSingleton<IQueueFunction>(sp => sp.GetRequiredService<TFunction>());
+        services.AddSingleton(new QueueFunctionRoute(functionName, queueName, typeof(TFunction)));
         services.AddSingleton(new Storage.StorageResource(Storage.StorageResourceKind.Queue, queueName));
         services.AddSingleton(new Storage.StorageResource(Storage.StorageResourceKind.Queue, queueName + "-poison"));
         return services;

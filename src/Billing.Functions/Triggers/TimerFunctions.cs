@@ -13,13 +13,18 @@ public interface ITimerFunction
     Task<IReadOnlyList<string>> RunAsync(TimerInvocation invocation, CancellationToken cancellationToken);
 }
 
+/// <summary>A registered timer function, known by name before it is built (see <see cref="QueueFunctionRoute"/>).</summary>
+public sealed record TimerFunctionRoute(string FunctionName, Type Implementation);
+
 public static class TimerFunctionRegistration
 {
-    public static IServiceCollection AddTimerFunction<TFunction>(this IServiceCollection services)
+    /// <summary>Registers a timer function; <paramref name="functionName"/> must equal the instance's own (a test checks).</summary>
+    public static IServiceCollection AddTimerFunction<TFunction>(this IServiceCollection services, string functionName)
         where TFunction : class, ITimerFunction
     {
         services.AddSingleton<TFunction>();
         services.AddSingleton<ITimerFunction>(sp => sp.GetRequiredService<TFunction>());
+        services.AddSingleton(new TimerFunctionRoute(functionName, typeof(TFunction)));
         return services;
     }
 }

@@ -11,10 +11,12 @@ public static partial class TriggerEndpoints
     public static IEndpointRouteBuilder MapTriggerFunctions(this IEndpointRouteBuilder routes)
     {
         ArgumentNullException.ThrowIfNull(routes);
-        foreach (var function in routes.ServiceProvider.GetServices<IQueueFunction>())
+        // Routes come from the registrations; each function is resolved on its first invocation (see QueueFunctionRoute).
+        foreach (var route in routes.ServiceProvider.GetServices<QueueFunctionRoute>())
         {
-            routes.MapPost("/" + function.FunctionName, async (HttpRequest request, ILoggerFactory loggers, CancellationToken cancellationToken) =>
+            routes.MapPost("/" + route.FunctionName, async (HttpRequest request, ILoggerFactory loggers, CancellationToken cancellationToken) =>
             {
+                var function = (IQueueFunction)request.HttpContext.RequestServices.GetRequiredService(route.Implementation);
                 QueueMessage message;
                 try
                 {
@@ -40,10 +42,11 @@ public static partial class TriggerEndpoints
             }).AllowAnonymous().ExcludeFromDescription().DisableRateLimiting();
         }
 
-        foreach (var function in routes.ServiceProvider.GetServices<ITimerFunction>())
+        foreach (var route in routes.ServiceProvider.GetServices<TimerFunctionRoute>())
         {
-            routes.MapPost("/" + function.FunctionName, async (HttpRequest request, CancellationToken cancellationToken) =>
+            routes.MapPost("/" + route.FunctionName, async (HttpRequest request, CancellationToken cancellationToken) =>
             {
+                var function = (ITimerFunction)request.HttpContext.RequestServices.GetRequiredService(route.Implementation);
                 TimerInvocation invocation;
                 try
                 {

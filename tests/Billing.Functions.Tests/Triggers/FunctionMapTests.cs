@@ -36,6 +36,14 @@ public sealed class FunctionMapTests(AppFixture fixture)
             Functions.Where(f => f.TriggerType == "timerTrigger").Select(f => f.Name).Order(StringComparer.Ordinal),
             timers.Select(t => t.FunctionName).Order(StringComparer.Ordinal));
         Assert.All(Functions.Where(f => f.TriggerType == "timerTrigger"), f => Assert.Equal(6, f.Schedule!.Split(' ').Length));
+
+        // The routes are mapped from the registrations (names known before the function is built): they must agree.
+        Assert.Equal(
+            queues.Select(q => $"{q.FunctionName}:{q.QueueName}:{q.GetType().Name}").Order(StringComparer.Ordinal),
+            fixture.App.Services.GetServices<QueueFunctionRoute>().Select(r => $"{r.FunctionName}:{r.QueueName}:{r.Implementation.Name}").Order(StringComparer.Ordinal));
+        Assert.Equal(
+            timers.Select(t => $"{t.FunctionName}:{t.GetType().Name}").Order(StringComparer.Ordinal),
+            fixture.App.Services.GetServices<TimerFunctionRoute>().Select(r => $"{r.FunctionName}:{r.Implementation.Name}").Order(StringComparer.Ordinal));
     }
 
     [Fact]

@@ -48,9 +48,9 @@ public sealed class LocalHostTests(AppFixture fixture) : IDisposable
             },
             services =>
             {
-                services.AddQueueFunction<FlakyQueueFunction>("flaky");
+                services.AddQueueFunction<FlakyQueueFunction>("FlakyQueue", "flaky");
                 services.AddSingleton(queue);
-                services.AddTimerFunction<CountingTimerFunction>();
+                services.AddTimerFunction<CountingTimerFunction>("EverySecond");
                 services.AddSingleton(timer);
                 services.AddSingleton<IFunctionInvoker>(new TestServerInvoker(() => app!.CreateClient()));
             });
