@@ -2,11 +2,13 @@ using Billing.Benchmarks.Harness;
 using Billing.Benchmarks.Scenarios;
 using Billing.Functions.LocalHost;
 
-// Usage: dotnet run -c Release --project tests/Billing.Benchmarks -- [pdf] [api] [coldstart] [renewal] [webhooks] [--quick] [--out file.json]
-var scenarios = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal) && !a.EndsWith(".json", StringComparison.Ordinal)).ToHashSet(StringComparer.OrdinalIgnoreCase);
+// Usage: dotnet run -c Release --project tests/Billing.Benchmarks -- [pdf] [api] [coldstart] [renewal] [webhooks] [--quick] [--renewals N] [--out file.json]
+var scenarios = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal) && !a.EndsWith(".json", StringComparison.Ordinal) && !int.TryParse(a, out _)).ToHashSet(StringComparer.OrdinalIgnoreCase);
 var all = scenarios.Count == 0;
 var quick = args.Contains("--quick");
 var outIndex = Array.IndexOf(args, "--out");
+var renewalsIndex = Array.IndexOf(args, "--renewals");
+int? renewals = renewalsIndex >= 0 && renewalsIndex + 1 < args.Length ? int.Parse(args[renewalsIndex + 1], System.Globalization.CultureInfo.InvariantCulture) : null;
 var output = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : Path.Combine("artifacts", "benchmarks.json");
 var repoRoot = FindRepoRoot();
 var machine = new Dictionary<string, string>
@@ -47,7 +49,7 @@ await using (var azurite = await AzuriteProcess.StartAsync(data))
 
     if (all || scenarios.Contains("renewal"))
     {
-        await RenewalRunScenario.RunAsync(results, AppContext.BaseDirectory, azurite.ConnectionString, quick);
+        await RenewalRunScenario.RunAsync(results, AppContext.BaseDirectory, azurite.ConnectionString, quick, renewals);
     }
 }
 

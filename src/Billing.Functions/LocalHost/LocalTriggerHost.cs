@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Azure;
 using Azure.Storage.Blobs.Specialized;
+using Azure.Storage.Queues;
 using Billing.Functions.Storage;
 using Billing.Functions.Triggers;
 using Cronos;
@@ -155,64 +156,106 @@ public sealed partial class LocalTriggerHost(
         }
     }
 
+    /// <summary>
+    /// Polls like the host's queue extension: fetches up to <c>batchSize</c> messages, runs each as soon as it arrives,
+    /// and fetches the next batch once no more than <c>newBatchThreshold</c> are still running — not after the whole
+    /// batch — so a slow message never holds up the others.
+    /// </summary>
     private async Task PollQueueAsync(FunctionDefinition function, QueueHostSettings settings, CancellationToken stoppingToken)
     {
         var queue = storage.Queue(function.QueueName!);
         var poison = storage.Queue(function.QueueName + "-poison");
         var idle = TimeSpan.FromMilliseconds(50);
-        while (!stoppingToken.IsCancellationRequested)
+        var running = new HashSet<Task>();
+        var batchSize = Math.Clamp(settings.BatchSize, 1, 32);
+        var threshold = Math.Max(0, settings.NewBatchThreshold);
+        try
         {
-            try
+            while (!stoppingToken.IsCancellationRequested)
             {
-                AzureQueueMessage[] messages = (await queue.ReceiveMessagesAsync(settings.BatchSize, TimeSpan.FromMinutes(5), stoppingToken)).Value;
-                if (messages.Length == 0)
+                running.RemoveWhere(t => t.IsCompleted);
+                if (running.Count > threshold)
                 {
-                    await Task.Delay(idle, clock, stoppingToken);
-                    idle = TimeSpan.FromTicks(Math.Min(idle.Ticks * 2, settings.MaxPollingInterval.Ticks));
+                    await Task.WhenAny(running).WaitAsync(stoppingToken);
                     continue;
                 }
 
-                idle = TimeSpan.FromMilliseconds(50);
-                await Parallel.ForEachAsync(messages, stoppingToken, async (message, token) =>
+                try
                 {
-                    var envelope = Envelope(function, message);
-                    bool handled;
-                    try
+                    AzureQueueMessage[] messages = (await queue.ReceiveMessagesAsync(batchSize, TimeSpan.FromMinutes(5), stoppingToken)).Value;
+                    if (messages.Length == 0)
                     {
-                        using var response = await invoker.InvokeAsync(function.Name, envelope, token);
-                        handled = response.IsSuccessStatusCode;
-                    }
-                    catch (Exception e) when (e is HttpRequestException or InvalidOperationException or TaskCanceledException && !token.IsCancellationRequested)
-                    {
-                        LogLoopError(logger, e, function.Name);
-                        handled = false;
+                        await Task.Delay(idle, clock, stoppingToken);
+                        idle = TimeSpan.FromTicks(Math.Min(idle.Ticks * 2, settings.MaxPollingInterval.Ticks));
+                        continue;
                     }
 
-                    if (handled)
+                    idle = TimeSpan.FromMilliseconds(50);
+                    foreach (var message in messages)
                     {
-                        await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, CancellationToken.None);
+                        running.Add(Task.Run(() => RunMessageAsync(function, settings, queue, poison, message, stoppingToken), CancellationToken.None));
                     }
-                    else if (message.DequeueCount >= settings.MaxDequeueCount)
-                    {
-                        await poison.SendMessageAsync(message.Body, cancellationToken: CancellationToken.None);
-                        await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, CancellationToken.None);
-                        LogPoisoned(logger, function.Name, message.MessageId, message.DequeueCount);
-                    }
-                    else
-                    {
-                        await queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: settings.VisibilityTimeout, cancellationToken: CancellationToken.None);
-                    }
-                });
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+                {
+                    LogLoopError(logger, e, function.Name);
+                    await Task.Delay(TimeSpan.FromSeconds(1), clock, stoppingToken);
+                }
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            await Task.WhenAll(running);
+        }
+    }
+
+    private async Task RunMessageAsync(FunctionDefinition function, QueueHostSettings settings, QueueClient queue, QueueClient poison, AzureQueueMessage message, CancellationToken token)
+    {
+        try
+        {
+            var envelope = Envelope(function, message);
+            bool handled;
+            try
             {
-                return;
+                using var response = await invoker.InvokeAsync(function.Name, envelope, token);
+                handled = response.IsSuccessStatusCode;
             }
-            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            catch (Exception e) when (e is HttpRequestException or InvalidOperationException or TaskCanceledException && !token.IsCancellationRequested)
             {
                 LogLoopError(logger, e, function.Name);
-                await Task.Delay(TimeSpan.FromSeconds(1), clock, stoppingToken);
+                handled = false;
             }
+
+            if (handled)
+            {
+                await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, CancellationToken.None);
+            }
+            else if (message.DequeueCount >= settings.MaxDequeueCount)
+            {
+                await poison.SendMessageAsync(message.Body, cancellationToken: CancellationToken.None);
+                await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, CancellationToken.None);
+                LogPoisoned(logger, function.Name, message.MessageId, message.DequeueCount);
+            }
+            else
+            {
+                await queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: settings.VisibilityTimeout, cancellationToken: CancellationToken.None);
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // Shutting down: the message becomes visible again after its visibility timeout.
+        }
+        catch (Exception e) when (!token.IsCancellationRequested)
+        {
+            // Deleting or releasing failed (storage hiccup): the message reappears after its visibility timeout.
+            LogLoopError(logger, e, function.Name);
         }
     }
 

@@ -16,9 +16,9 @@ public sealed class StorageClients
         ArgumentNullException.ThrowIfNull(policies);
         var o = options.Value;
         Prefix = o.NamePrefix;
-        var tableOptions = WithPolicies(new TableClientOptions(), policies);
-        var blobOptions = WithPolicies(new BlobClientOptions(), policies);
-        var queueOptions = WithPolicies(new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 }, policies);
+        var tableOptions = WithPolicies(new TableClientOptions(), policies, StorageService.Table);
+        var blobOptions = WithPolicies(new BlobClientOptions(), policies, StorageService.Blob);
+        var queueOptions = WithPolicies(new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 }, policies, StorageService.Queue);
         if (o.UsesConnectionString)
         {
             Tables = new TableServiceClient(o.ConnectionString, tableOptions);
@@ -34,10 +34,10 @@ public sealed class StorageClients
         }
     }
 
-    private static T WithPolicies<T>(T clientOptions, IEnumerable<StorageClientPolicy> policies)
+    private static T WithPolicies<T>(T clientOptions, IEnumerable<StorageClientPolicy> policies, StorageService service)
         where T : ClientOptions
     {
-        foreach (var policy in policies)
+        foreach (var policy in policies.Where(p => p.Service is null || p.Service == service))
         {
             clientOptions.AddPolicy(policy.Policy, policy.Position);
         }

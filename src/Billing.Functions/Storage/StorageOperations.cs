@@ -5,44 +5,81 @@ using Billing.Functions.Auth;
 
 namespace Billing.Functions.Storage;
 
-/// <summary>A policy added to every Table, Blob and Queue client the app creates (registered in DI; tests use it to inject faults).</summary>
-public sealed record StorageClientPolicy(HttpPipelinePolicy Policy, HttpPipelinePosition Position = HttpPipelinePosition.PerCall);
+/// <summary>
+/// A policy added to every Table, Blob and Queue client the app creates (registered in DI; tests use it to inject
+/// faults), or only to one service's clients when <see cref="Service"/> is set.
+/// </summary>
+public sealed record StorageClientPolicy(HttpPipelinePolicy Policy, HttpPipelinePosition Position = HttpPipelinePosition.PerCall, StorageService? Service = null);
+
+/// <summary>The three storage services.</summary>
+public enum StorageService
+{
+    Table,
+    Blob,
+    Queue,
+}
 
 /// <summary>
-/// Counts storage requests by service and kind (read = GET/HEAD, write = anything else). On with
+/// Counts storage requests by service and kind (<c>table.read</c> = GET/HEAD, <c>table.write</c> = anything else, …)
+/// and, under <c>detail/</c>, by method, table/queue/container and, for table point operations, the row kind (the row
+/// key up to its first <c>|</c>) — enough to see where a workload's operations go. On with
 /// <c>Storage__CountOperations=true</c> (benchmarks); the counts are then at <c>GET /api/diagnostics/storage-operations</c> (admins).
 /// </summary>
-public sealed class StorageOperationCounter : HttpPipelinePolicy
+public sealed class StorageOperationCounter
 {
     private readonly ConcurrentDictionary<string, long> counts = new(StringComparer.Ordinal);
 
     public IReadOnlyDictionary<string, long> Snapshot() => new SortedDictionary<string, long>(counts, StringComparer.Ordinal);
 
-    public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
-    {
-        Count(message);
-        ProcessNext(message, pipeline);
-    }
+    /// <summary>The pipeline policy counting one service's requests.</summary>
+    public HttpPipelinePolicy For(StorageService service) => new ServicePolicy(this, service);
 
-    public override ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+    private void Count(StorageService service, HttpMessage message)
     {
-        Count(message);
-        return ProcessNextAsync(message, pipeline);
-    }
-
-    private void Count(HttpMessage message)
-    {
-        ArgumentNullException.ThrowIfNull(message);
-        var host = message.Request.Uri.Host ?? "";
-        var port = message.Request.Uri.Port;
-        var service = host.Contains(".table.", StringComparison.Ordinal) || port == 10002 ? "table"
-            : host.Contains(".queue.", StringComparison.Ordinal) || port == 10001 ? "queue"
-            : host.Contains(".blob.", StringComparison.Ordinal) || port == 10000 ? "blob"
-            : "port" + port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var method = message.Request.Method;
+        var name = service.ToString().ToLowerInvariant();
         var kind = method == RequestMethod.Get || method == RequestMethod.Head ? "read" : "write";
-        counts.AddOrUpdate(service + "." + kind, 1, (_, n) => n + 1);
-        counts.AddOrUpdate("total", 1, (_, n) => n + 1);
+        Add(name + "." + kind);
+        Add("total");
+        Add($"detail/{name}.{method.Method}.{Target(service, message.Request.Uri.Path)}");
+    }
+
+    private void Add(string key) => counts.AddOrUpdate(key, 1, (_, n) => n + 1);
+
+    /// <summary><c>Billing(point:sub)</c>, <c>Billing(query)</c>, <c>$batch</c>, <c>work-items</c>, <c>invoices</c>, …</summary>
+    private static string Target(StorageService service, string path)
+    {
+        var segments = Uri.UnescapeDataString(path).Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var resource = segments.Length > 1 ? segments[1] : segments.Length == 1 ? segments[0] : "";
+        if (service != StorageService.Table)
+        {
+            return resource;
+        }
+
+        var open = resource.IndexOf('(', StringComparison.Ordinal);
+        if (open < 0 || resource.EndsWith("()", StringComparison.Ordinal))
+        {
+            return resource.TrimEnd('(', ')') + (open < 0 ? "" : "(query)");
+        }
+
+        var row = resource.IndexOf("RowKey='", StringComparison.Ordinal);
+        var rowKind = row < 0 ? "" : resource[(row + 8)..].Split('|', '\'', ')')[0];
+        return resource[..open] + "(point:" + rowKind + ")";
+    }
+
+    private sealed class ServicePolicy(StorageOperationCounter counter, StorageService service) : HttpPipelinePolicy
+    {
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            counter.Count(service, message);
+            ProcessNext(message, pipeline);
+        }
+
+        public override ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            counter.Count(service, message);
+            return ProcessNextAsync(message, pipeline);
+        }
     }
 }
 
@@ -54,7 +91,10 @@ public static class StorageOperationsSetup
         {
             var counter = new StorageOperationCounter();
             services.AddSingleton(counter);
-            services.AddSingleton(new StorageClientPolicy(counter, HttpPipelinePosition.PerRetry));
+            foreach (var service in Enum.GetValues<StorageService>())
+            {
+                services.AddSingleton(new StorageClientPolicy(counter.For(service), HttpPipelinePosition.PerRetry, service));
+            }
         }
 
         return services;

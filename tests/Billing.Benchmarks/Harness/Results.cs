@@ -34,7 +34,7 @@ public sealed class Results
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         await using var stream = File.Create(path);
-        await JsonSerializer.SerializeAsync(stream, new { generated_at = DateTimeOffset.UtcNow, machine, figures }, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower });
+        await JsonSerializer.SerializeAsync(stream, new { generated_at = DateTimeOffset.UtcNow, machine, figures }, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });
         Console.WriteLine($"Results written to {path}");
     }
 }
