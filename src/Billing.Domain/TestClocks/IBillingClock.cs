@@ -12,4 +12,10 @@ public interface IBillingClock
     Task<DateTimeOffset> NowForAsync(Customer customer, CancellationToken cancellationToken = default);
 
     string? ClockIdOf(Customer customer);
+
+    /// <summary>"Now" for the customer with this id (throws <see cref="NotFoundException"/> when there is none).</summary>
+    Task<DateTimeOffset> NowForAsync(string customerId, CancellationToken cancellationToken = default);
+
+    /// <summary>The test clock of the customer with this id, if any (null when there is no such customer).</summary>
+    Task<string?> ClockIdOfAsync(string customerId, CancellationToken cancellationToken = default);
 }

@@ -286,8 +286,8 @@ public sealed class DunningService(
     private async Task<Customer> CustomerAsync(string customerId, CancellationToken cancellationToken) =>
         await customers.GetAsync(customerId, cancellationToken) ?? throw new NotFoundException("customer", customerId);
 
-    private async Task<DateTimeOffset> NowAsync(string customerId, CancellationToken cancellationToken) =>
-        await clock.NowForAsync(await CustomerAsync(customerId, cancellationToken), cancellationToken);
+    private Task<DateTimeOffset> NowAsync(string customerId, CancellationToken cancellationToken) =>
+        clock.NowForAsync(customerId, cancellationToken);
 
     private async Task<string?> ClockIdAsync(string customerId, CancellationToken cancellationToken) =>
         clock.ClockIdOf(await CustomerAsync(customerId, cancellationToken));

@@ -472,8 +472,8 @@ public sealed class InvoiceService(
         notifier.PublishAsync(type, invoice.CustomerId, InvoiceResponse.From(invoice, attempt), dedupeKey ?? $"{type}:{invoice.Id}", cancellationToken);
 
     /// <summary>The customer's "now": real time, or its test clock's time.</summary>
-    private async Task<DateTimeOffset> NowAsync(string customerId, CancellationToken cancellationToken) =>
-        await clock.NowForAsync(await CustomerAsync(customerId, cancellationToken), cancellationToken);
+    private Task<DateTimeOffset> NowAsync(string customerId, CancellationToken cancellationToken) =>
+        clock.NowForAsync(customerId, cancellationToken);
 
     private static void AddBalanceChange(PartitionBatch batch, Stored<CustomerBalance>? stored, CustomerBalance current, long change, BalanceTransactionType type, string reference, DateTimeOffset now)
     {

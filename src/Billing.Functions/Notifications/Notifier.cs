@@ -61,28 +61,20 @@ public sealed class Notifier(NotificationStore store, IScheduleStore schedule, T
             return;
         }
 
-        string? after = null;
-        do
+        foreach (var endpoint in (await store.EnabledEndpointsAsync(cancellationToken)).Where(e => EventTypes.Matches(e.EnabledEvents, type)))
         {
-            var page = await store.ListEndpointsAsync(100, after, cancellationToken);
-            foreach (var endpoint in page.Data.Where(e => !e.Disabled && EventTypes.Matches(e.EnabledEvents, type)))
+            var delivery = new WebhookDelivery
             {
-                var delivery = new WebhookDelivery
-                {
-                    Id = Ids.New(WebhookDelivery.IdPrefix, now),
-                    EndpointId = endpoint.Id,
-                    EventId = recorded.Id,
-                    EventType = type,
-                    EventCreated = now,
-                    NextAttemptAt = now,
-                };
-                await store.CreateDeliveryAsync(delivery, cancellationToken);
-                await schedule.ScheduleAsync(WebhookDeliveryHandler.Work(delivery, customerId, now), cancellationToken);
-            }
-
-            after = page.HasMore ? page.Data[^1].Id : null;
+                Id = Ids.New(WebhookDelivery.IdPrefix, now),
+                EndpointId = endpoint.Id,
+                EventId = recorded.Id,
+                EventType = type,
+                EventCreated = now,
+                NextAttemptAt = now,
+            };
+            await store.CreateDeliveryAsync(delivery, cancellationToken);
+            await schedule.ScheduleAsync(WebhookDeliveryHandler.Work(delivery, customerId, now), cancellationToken);
         }
-        while (after is not null);
     }
 
     private static JsonSerializerOptions CreateJson()

@@ -12,12 +12,21 @@ namespace Billing.Functions.Scheduling;
 /// <c>clock-{clockId}</c> and are only run by advancing that clock. Row key
 /// <c>{yyyyMMddHHmmssfff}|{kind}|{target}|{version}|{detail}</c>: a fixed-width time prefix makes "due at or before T"
 /// a string range query (Azurite truncates date filters to milliseconds), and equal items collapse into one row.
+/// <para>
+/// A row's content is fixed by its key, so writing the same row again changes nothing: this instance remembers the
+/// rows it wrote in the last <see cref="RecentlyWritten"/> and skips repeats (one renewal used to upsert its next step
+/// three to five times, once per step that "makes sure" of it). Removing or cancelling a row here forgets it. A repeat
+/// skipped after another instance swept the row is harmless: the sweep queued it.
+/// </para>
 /// </summary>
 public sealed class TableScheduleStore(StorageClients clients) : IScheduleStore
 {
     public const string TableName = "Schedule";
     public const int Shards = 16;
+    private static readonly TimeSpan RecentlyWritten = TimeSpan.FromSeconds(30);
+    private const int MaxRemembered = 50_000;
     private readonly JsonTable table = new(clients.Table(TableName));
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> written = new(StringComparer.Ordinal);
 
     public TableClient Client => table.Client;
 
@@ -52,11 +61,28 @@ public sealed class TableScheduleStore(StorageClients clients) : IScheduleStore
         return (int)(hash % Shards);
     }
 
-    public async Task ScheduleAsync(DueWork work, CancellationToken cancellationToken = default) =>
-        await table.Client.UpsertEntityAsync(Entity(work), TableUpdateMode.Replace, cancellationToken);
+    public async Task ScheduleAsync(DueWork work, CancellationToken cancellationToken = default)
+    {
+        var entity = Entity(work);
+        var key = entity.PartitionKey + "/" + entity.RowKey;
+        var now = Environment.TickCount64; // real time on purpose: this is about storage writes, not billing time
+        if (written.TryGetValue(key, out var at) && now - at < (long)RecentlyWritten.TotalMilliseconds)
+        {
+            return;
+        }
+
+        await table.Client.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken);
+        if (written.Count >= MaxRemembered)
+        {
+            written.Clear();
+        }
+
+        written[key] = now;
+    }
 
     public async Task CancelAsync(DueWork work, CancellationToken cancellationToken = default)
     {
+        written.TryRemove(Partition(work) + "/" + RowKey(work), out _);
         try
         {
             await table.Client.DeleteEntityAsync(Partition(work), RowKey(work), ETag.All, cancellationToken);
@@ -100,6 +126,11 @@ public sealed class TableScheduleStore(StorageClients clients) : IScheduleStore
     public async Task RemoveAsync(IReadOnlyList<TableEntity> rows, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(rows);
+        foreach (var row in rows)
+        {
+            written.TryRemove(row.PartitionKey + "/" + row.RowKey, out _);
+        }
+
         foreach (var partition in rows.GroupBy(r => r.PartitionKey))
         {
             foreach (var chunk in partition.Chunk(100))

@@ -1,4 +1,3 @@
-using Billing.Domain.Customers;
 using Billing.Domain.Scheduling;
 using Billing.Domain.Subscriptions;
 using Billing.Domain.TestClocks;
@@ -11,7 +10,7 @@ namespace Billing.Functions.Subscriptions;
 /// id; expected version = the subscription's version; clock = the customer's test clock, if any). Scheduling is idempotent, and an item whose version is stale
 /// when it runs is a no-op, so calling this after every change is safe.
 /// </summary>
-public sealed class SubscriptionSchedule(IScheduleStore schedule, ICustomerStore customers, IBillingClock clock)
+public sealed class SubscriptionSchedule(IScheduleStore schedule, IBillingClock clock)
 {
     public static string KindName(ScheduledActionKind kind) => kind switch
     {
@@ -41,8 +40,7 @@ public sealed class SubscriptionSchedule(IScheduleStore schedule, ICustomerStore
     public async Task ScheduleNextAsync(Subscription subscription, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(subscription);
-        var customer = await customers.GetAsync(subscription.CustomerId, cancellationToken);
-        if (WorkFor(subscription, customer is null ? null : clock.ClockIdOf(customer)) is { } work)
+        if (WorkFor(subscription, await clock.ClockIdOfAsync(subscription.CustomerId, cancellationToken)) is { } work)
         {
             await schedule.ScheduleAsync(work, cancellationToken);
         }

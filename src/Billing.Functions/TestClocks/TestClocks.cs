@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Billing.Domain;
 using Billing.Domain.Customers;
 using Billing.Domain.TestClocks;
@@ -35,19 +36,61 @@ public sealed class TestClockStore(StorageClients clients)
         table.ListAsync<TestClock>(Partition, TestClock.IdPrefix + "_", startingAfter is null ? null : Keys.Descending(startingAfter), limit, cancellationToken: cancellationToken);
 }
 
-/// <summary>Real time, or the customer's test-clock time.</summary>
-public sealed class BillingClock(TestClockStore clocks, TimeProvider time) : IBillingClock
+/// <summary>
+/// Real time, or the customer's test-clock time. A customer's test clock is fixed when the customer is created, so which
+/// clock (or none) a customer id uses is remembered after the first read: billing steps ask for "now" several times per
+/// renewal, and without this each ask read the customer row again.
+/// </summary>
+public sealed class BillingClock(TestClockStore clocks, ICustomerStore customers, TimeProvider time) : IBillingClock
 {
+    private const int MaxRemembered = 20_000;
+    private readonly ConcurrentDictionary<string, string> clockOf = new(StringComparer.Ordinal);
+
     public async Task<DateTimeOffset> NowForAsync(Customer customer, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(customer);
-        return customer.TestClockId is { } id && await clocks.GetAsync(id, cancellationToken) is { } clock ? clock.FrozenTime : time.GetUtcNow();
+        Remember(customer);
+        return await NowOnAsync(customer.TestClockId, cancellationToken);
     }
 
     public string? ClockIdOf(Customer customer)
     {
         ArgumentNullException.ThrowIfNull(customer);
         return customer.TestClockId;
+    }
+
+    public async Task<DateTimeOffset> NowForAsync(string customerId, CancellationToken cancellationToken = default) =>
+        await NowOnAsync(await BindingAsync(customerId, cancellationToken) ?? throw new NotFoundException("customer", customerId), cancellationToken);
+
+    public async Task<string?> ClockIdOfAsync(string customerId, CancellationToken cancellationToken = default) =>
+        await BindingAsync(customerId, cancellationToken) is { Length: > 0 } clockId ? clockId : null;
+
+    private async Task<DateTimeOffset> NowOnAsync(string? clockId, CancellationToken cancellationToken) =>
+        !string.IsNullOrEmpty(clockId) && await clocks.GetAsync(clockId, cancellationToken) is { } clock ? clock.FrozenTime : time.GetUtcNow();
+
+    /// <summary>The customer's clock id, "" for real time, null when there is no such customer.</summary>
+    private async Task<string?> BindingAsync(string customerId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(customerId);
+        if (clockOf.TryGetValue(customerId, out var known))
+        {
+            return known;
+        }
+
+        var customer = await customers.GetAsync(customerId, cancellationToken);
+        return customer is null ? null : Remember(customer);
+    }
+
+    private string Remember(Customer customer)
+    {
+        var binding = customer.TestClockId ?? "";
+        if (clockOf.Count >= MaxRemembered)
+        {
+            clockOf.Clear(); // bounded memory; the next asks read the rows again
+        }
+
+        clockOf[customer.Id] = binding;
+        return binding;
     }
 }
 
