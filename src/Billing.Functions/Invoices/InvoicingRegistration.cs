@@ -17,6 +17,7 @@ public static class InvoicingRegistration
         services.TryAddSingleton<InvoicePdfRenderer>();
         services.AddSingleton<TableInvoicingStore>();
         services.AddSingleton<AccountNumbering>();
+        services.AddSingleton<IWorkHandler, ReservedNumberFinalizer>();
         services.AddSingleton<InvoiceDocuments>();
         services.AddSingleton<BillingReferences>();
         services.AddSingleton<InvoiceService>();
