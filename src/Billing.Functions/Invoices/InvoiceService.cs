@@ -397,15 +397,15 @@ public sealed class InvoiceService(
     }
 
     /// <summary>
-    /// Issues a credit note: the note, the invoice's new amounts and (credit to balance) the balance and its transaction
-    /// in one transaction. Refund credit notes are not supported yet (they need a refund step with its own intent/outcome).
+    /// Issues a credit note that moves no money: the note, the invoice's new amounts and (credit to balance) the balance
+    /// and its transaction in one transaction. Refund credit notes are issued by <see cref="RefundCreditNoteService"/>.
     /// </summary>
     public async Task<(CreditNote Note, Invoice Invoice)> IssueCreditNoteAsync(string invoiceId, CreditNoteInput input, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(input);
         if (input.Outcome == CreditNoteOutcome.Refund)
         {
-            throw new InvalidStateException("Refunds through a credit note are not supported yet; credit the customer balance instead.", "refunds_unavailable");
+            throw new ArgumentException("Refund credit notes are issued by RefundCreditNoteService.", nameof(input));
         }
 
         var located = await LoadAsync(invoiceId, cancellationToken);
@@ -435,6 +435,7 @@ public sealed class InvoiceService(
             if (await batch.TrySubmitAsync(store.Client, cancellationToken))
             {
                 CountRecovery(recovered);
+                await notifier.PublishAsync("credit_note.created", customerId, CreditNoteResponse.From(result.CreditNote), $"credit_note.created:{result.CreditNote.Id}", cancellationToken);
                 await PublishChangesAsync(loaded.Value, result.Invoice, cancellationToken);
                 return (result.CreditNote, result.Invoice);
             }

@@ -21,6 +21,8 @@ public static class InvoicingRegistration
         services.AddSingleton<InvoiceDocuments>();
         services.AddSingleton<BillingReferences>();
         services.AddSingleton<InvoiceService>();
+        services.AddSingleton<RefundCreditNoteService>();
+        services.AddSingleton<IWorkHandler>(sp => sp.GetRequiredService<RefundCreditNoteService>());
         services.AddSingleton<SubscriptionSchedule>();
         services.AddSingleton<SubscriptionService>();
         foreach (var kind in SubscriptionWorkHandler.Kinds)
