@@ -39,6 +39,31 @@ public static class Ids
         return string.Concat(prefix, "_", body);
     }
 
+    /// <summary>
+    /// A deterministic id of another kind for an object that belongs to <paramref name="sourceId"/> (e.g. the refund of a
+    /// credit note): the same creation time as the source, and a body derived from the source id and
+    /// <paramref name="discriminator"/> by SHA-256, so every process derives the same id and distinct sources never share one.
+    /// </summary>
+    public static string Derive(string prefix, string sourceId, string discriminator)
+    {
+        ArgumentNullException.ThrowIfNull(sourceId);
+        var at = sourceId.IndexOf('_', StringComparison.Ordinal) + 1;
+        if (at == 0 || sourceId.Length - at != BodyLength)
+        {
+            throw new ArgumentException($"'{sourceId}' is not an id.", nameof(sourceId));
+        }
+
+        Span<char> body = stackalloc char[BodyLength];
+        sourceId.AsSpan(at, 10).CopyTo(body);
+        var hash = SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(sourceId + "\n" + discriminator));
+        for (var i = 10; i < BodyLength; i++)
+        {
+            body[i] = Alphabet[hash[i - 10] & 31];
+        }
+
+        return string.Concat(prefix, "_", body);
+    }
+
     /// <summary>True when <paramref name="id"/> is well formed for <paramref name="prefix"/> (guards storage keys against odd input).</summary>
     public static bool IsValid(string? id, string prefix)
     {

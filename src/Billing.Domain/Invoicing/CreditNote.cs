@@ -1,9 +1,11 @@
+using Billing.Domain.Payments;
+
 namespace Billing.Domain.Invoicing;
 
 /// <summary>Where the value of a credit note goes.</summary>
 public enum CreditNoteOutcome
 {
-    /// <summary>Paid invoices: money back through the payment gateway (the API calls it for <see cref="CreditNoteResult.RefundAmount"/>).</summary>
+    /// <summary>Paid invoices: money back through the payment gateway, as one refund of one of the invoice's payments (see <see cref="CreditNote.RefundThrough"/>).</summary>
     Refund,
 
     /// <summary>Paid invoices: credit added to the customer's balance, used by the next invoices.</summary>
@@ -20,6 +22,43 @@ public enum CreditNoteReason
     Fraudulent,
     OrderChange,
     ProductUnsatisfactory,
+}
+
+/// <summary>Stripe's credit note statuses.</summary>
+public enum CreditNoteStatus
+{
+    /// <summary>In effect: its amount is credited on the invoice.</summary>
+    Issued,
+
+    /// <summary>No longer in effect: its amounts were given back to the invoice (here: its refund failed). Keeps its number.</summary>
+    Void,
+}
+
+/// <summary>
+/// The money a refund credit note sends back: refund <see cref="Id"/> (derived from the credit note id, so every retry
+/// and resume names the same refund and sends it under the same processor key <c>{refund id}:create</c>) of our payment
+/// <see cref="PaymentId"/>, mirroring the refund's status.
+/// </summary>
+public sealed record CreditNoteRefund
+{
+    public required string Id { get; init; }
+
+    public required string PaymentId { get; init; }
+
+    public string? GatewayPaymentId { get; init; }
+
+    public long Amount { get; init; }
+
+    public RefundStatus Status { get; init; } = RefundStatus.Pending;
+
+    public string? GatewayRefundId { get; init; }
+
+    public string? FailureReason { get; init; }
+
+    /// <summary>Succeeded, failed or canceled: the refund will not change any more.</summary>
+    public bool IsSettled => Status is RefundStatus.Succeeded or RefundStatus.Failed or RefundStatus.Canceled;
+
+    public bool HasFailed => Status is RefundStatus.Failed or RefundStatus.Canceled;
 }
 
 /// <summary>Credit for one invoice line: a positive amount up to what is left of that line's total.</summary>
@@ -81,6 +120,13 @@ public sealed record CreditNote
 
     public CreditNoteOutcome Outcome { get; init; }
 
+    public CreditNoteStatus Status { get; init; } = CreditNoteStatus.Issued;
+
+    public DateTimeOffset? VoidedAt { get; init; }
+
+    /// <summary>Outcome <see cref="CreditNoteOutcome.Refund"/> only: the refund that sends the money back.</summary>
+    public CreditNoteRefund? Refund { get; init; }
+
     /// <summary>True when issued before the invoice was paid.</summary>
     public bool PrePayment { get; init; }
 
@@ -89,6 +135,105 @@ public sealed record CreditNote
     public string? Memo { get; init; }
 
     public DateTimeOffset Created { get; init; }
+
+    /// <summary>
+    /// Refund credit notes: sends <paramref name="result"/>'s refund amount back through <paramref name="payment"/> (a
+    /// succeeded payment of the invoice). Returns the note with its refund (pending), the payment with the amount reserved
+    /// (throws <see cref="InvalidStateException"/> <c>refund_exceeds_remaining</c> when the payment cannot cover it,
+    /// counting every other refund of it, made here or through the refunds API), and the pending refund to record with
+    /// it — all three to be saved in one transaction, so the note never exists without its reserved refund.
+    /// </summary>
+    public static (CreditNoteResult Result, Payment Payment, Refund Refund) RefundThrough(CreditNoteResult result, Payment payment, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        ArgumentNullException.ThrowIfNull(payment);
+        var note = result.CreditNote;
+        if (note.Outcome != CreditNoteOutcome.Refund || result.RefundAmount <= 0)
+        {
+            throw new InvalidOperationException($"Credit note '{note.Id}' does not refund anything.");
+        }
+
+        if (!string.Equals(payment.CustomerId, note.CustomerId, StringComparison.Ordinal) || !string.Equals(payment.Amount.Currency.Code, note.Currency, StringComparison.Ordinal))
+        {
+            throw new InvalidStateException($"Payment '{payment.Id}' is not a payment of this invoice's customer in {note.Currency}.", "payment_not_refundable");
+        }
+
+        var refundId = CreditNoteRefunds.RefundIdFor(note.Id);
+        var reserved = payment.ReserveRefund(refundId, result.RefundAmount, now);
+        var refund = new Refund
+        {
+            Id = refundId,
+            PaymentId = payment.Id,
+            CustomerId = payment.CustomerId,
+            Amount = new Money(result.RefundAmount, payment.Amount.Currency),
+            Reason = CreditNoteRefunds.ReasonFor(note.Reason),
+            Metadata = new Dictionary<string, string>(StringComparer.Ordinal) { [GatewayMetadata.CreditNoteId] = note.Id },
+            RequestHash = "credit_note:" + note.Id,
+            Created = now,
+            Updated = now,
+        };
+        var withRefund = note with
+        {
+            Refund = new CreditNoteRefund { Id = refundId, PaymentId = payment.Id, GatewayPaymentId = payment.GatewayPaymentId, Amount = result.RefundAmount },
+        };
+        return (result with { CreditNote = withRefund }, reserved, refund);
+    }
+
+    /// <summary>Mirrors the refund's state on the note (a settled refund never moves back: <see cref="Payments.Refund.Apply"/> guarantees it).</summary>
+    public CreditNote WithRefundState(Refund refund)
+    {
+        ArgumentNullException.ThrowIfNull(refund);
+        if (Refund is null || !string.Equals(Refund.Id, refund.Id, StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"Refund '{refund.Id}' is not the refund of credit note '{Id}'.");
+        }
+
+        var updated = Refund with { Status = refund.Status, GatewayRefundId = refund.GatewayRefundId ?? Refund.GatewayRefundId, FailureReason = refund.FailureReason ?? Refund.FailureReason };
+        return updated == Refund ? this : this with { Refund = updated };
+    }
+
+    /// <summary>
+    /// A refund credit note whose refund failed (refused by the processor, or failed after it was accepted) is voided:
+    /// no money went back, so its amounts are given back to <paramref name="invoice"/> — credited and refunded amounts, and
+    /// the credit per line — and the invoice can be credited again (e.g. to the customer balance). The note keeps its
+    /// number and shows the failed refund. Idempotent: a void note changes nothing.
+    /// </summary>
+    public (CreditNote Note, Invoice Invoice) VoidForFailedRefund(Invoice invoice, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(invoice);
+        if (Status == CreditNoteStatus.Void)
+        {
+            return (this, invoice);
+        }
+
+        if (Refund is not { HasFailed: true })
+        {
+            throw new InvalidStateException($"Credit note '{Id}' has no failed refund.", "credit_note_not_voidable");
+        }
+
+        var credited = new Dictionary<string, long>(invoice.CreditedByLine, StringComparer.Ordinal);
+        foreach (var line in Lines.Where(l => l.InvoiceLineId is not null))
+        {
+            var left = credited.GetValueOrDefault(line.InvoiceLineId!) - line.Amount;
+            if (left > 0)
+            {
+                credited[line.InvoiceLineId!] = left;
+            }
+            else
+            {
+                credited.Remove(line.InvoiceLineId!);
+            }
+        }
+
+        var reverted = invoice with
+        {
+            PostPaymentCreditNotesAmount = invoice.PostPaymentCreditNotesAmount - Amount,
+            RefundedAmount = invoice.RefundedAmount - Amount,
+            CreditedByLine = credited,
+            Version = invoice.Version + 1,
+        };
+        return (this with { Status = CreditNoteStatus.Void, VoidedAt = now }, reverted);
+    }
 
     /// <summary>Issues a credit note against <paramref name="invoice"/>; throws when it is a draft or void, or the amount exceeds what can be credited.</summary>
     public static CreditNoteResult Issue(Invoice invoice, CreditNoteInput input, string id, DateTimeOffset now)
@@ -202,6 +347,21 @@ public sealed record CreditNote
             ? new CreditNoteResult(note, updated, total, 0)
             : new CreditNoteResult(note, updated, 0, -total);
     }
+}
+
+/// <summary>Refund credit notes: the refund of one payment that carries the money back, and what happens when it fails.</summary>
+public static class CreditNoteRefunds
+{
+    /// <summary>The refund of credit note <paramref name="creditNoteId"/>: one id whoever derives it.</summary>
+    public static string RefundIdFor(string creditNoteId) => Ids.Derive(Payments.Refund.IdPrefix, creditNoteId, "refund");
+
+    /// <summary>Stripe's refund reason for a credit note reason (the ones Stripe has no refund reason for are the customer's request).</summary>
+    public static RefundReason ReasonFor(CreditNoteReason? reason) => reason switch
+    {
+        CreditNoteReason.Duplicate => RefundReason.Duplicate,
+        CreditNoteReason.Fraudulent => RefundReason.Fraudulent,
+        _ => RefundReason.RequestedByCustomer,
+    };
 }
 
 /// <summary>

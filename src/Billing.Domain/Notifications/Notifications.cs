@@ -30,6 +30,7 @@ public static class EventTypes
         "customer.subscription.paused", "customer.subscription.resumed", "customer.subscription.trial_will_end",
         "invoice.created", "invoice.finalized", "invoice.paid", "invoice.payment_failed", "invoice.payment_action_required",
         "invoice.voided", "invoice.marked_uncollectible",
+        "credit_note.created", "credit_note.updated", "credit_note.voided",
         "payment.succeeded", "payment.failed", "payment.requires_action", "refund.created", "refund.updated",
         "charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed",
         "charge.dispute.funds_withdrawn", "charge.dispute.funds_reinstated",

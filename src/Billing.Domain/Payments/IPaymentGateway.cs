@@ -76,6 +76,9 @@ public static class GatewayMetadata
     public const string CustomerId = "billing_customer_id";
     public const string RefundId = "billing_refund_id";
     public const string InvoiceId = "billing_invoice_id";
+
+    /// <summary>On refunds sent for a credit note.</summary>
+    public const string CreditNoteId = "billing_credit_note_id";
 }
 
 /// <summary>A request to create and confirm a payment.</summary>

@@ -78,6 +78,9 @@ public sealed record Payment
 
     public string? GatewayPaymentId { get; init; }
 
+    /// <summary>Set on payments adopted from an invoice's collection (see <see cref="Adopt"/>): the invoice it paid.</summary>
+    public string? InvoiceId { get; init; }
+
     public string? GatewayChargeId { get; init; }
 
     public string? CardBrand { get; init; }
@@ -110,6 +113,34 @@ public sealed record Payment
     public long Refundable => Math.Max(0, AmountReceived - AmountRefunded - AmountReserved);
 
     public bool IsFinal => Status is PaymentStatus.Succeeded or PaymentStatus.Canceled;
+
+    /// <summary>The request key under which the adopted record of processor payment <paramref name="gatewayPaymentId"/> is stored (one per processor payment).</summary>
+    public static string AdoptionKey(string gatewayPaymentId) => "adopt:" + gatewayPaymentId;
+
+    /// <summary>
+    /// Our record of a processor payment made outside the payments API — an invoice's collection charge — so it can be
+    /// refunded through the same reservations as any payment (a refund credit note and a refund through the refunds API
+    /// can never together exceed it). Its existing processor refunds (e.g. made in the Stripe dashboard) count from the
+    /// start, by the processor's refund id or our refund id in their metadata.
+    /// </summary>
+    public static Payment Adopt(string id, string customerId, GatewayPayment reported, IEnumerable<GatewayRefund> refunds, string? invoiceId, string? description, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(reported);
+        ArgumentNullException.ThrowIfNull(refunds);
+        var adopted = new Payment
+        {
+            Id = id,
+            CustomerId = customerId,
+            Amount = reported.Amount,
+            InvoiceId = invoiceId,
+            Description = description,
+            OffSession = true,
+            RequestHash = AdoptionKey(reported.Id),
+            Created = reported.Created == default ? now : reported.Created,
+            Updated = now,
+        }.Apply(reported, now);
+        return refunds.Aggregate(adopted, (p, r) => p.ApplyRefund(r.Metadata.GetValueOrDefault(GatewayMetadata.RefundId) ?? r.Id, r.Amount.MinorUnits, r.Status, now));
+    }
 
     /// <summary>Validates a request and makes the pending record; throws <see cref="DomainValidationException"/> listing every bad field.</summary>
     public static Payment Create(PaymentInput input, string id, string? defaultPaymentMethodId, string requestHash, DateTimeOffset now)

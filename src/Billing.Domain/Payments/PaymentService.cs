@@ -264,7 +264,11 @@ public sealed class PaymentService(IPaymentGateway gateway, IPaymentStore paymen
         return await payments.UpdateAsync(payment, p => p.ApplyRefund(refund.Id, refund.Amount.MinorUnits, refund.Status, clock.GetUtcNow()), cancellationToken);
     }
 
-    /// <summary>The same for a refund: a refund never sent is sent with its key; one sent but pending is re-read.</summary>
+    /// <summary>
+    /// The same for a refund: a refund never sent is sent with its key; one sent but pending is re-read. Returns the refund
+    /// as it now stands (failed when the processor refused it; null when there is no such refund) and whether it is still
+    /// unsettled. A refund recorded with its reservation by another use case (a refund credit note) is sent through here.
+    /// </summary>
     public async Task<(Refund? Refund, bool Unsettled)> ResumeRefundAsync(string customerId, string paymentId, string refundId, CancellationToken cancellationToken = default)
     {
         if (await payments.GetRefundAsync(customerId, paymentId, refundId, cancellationToken) is not { } refund)
@@ -279,7 +283,7 @@ public sealed class PaymentService(IPaymentGateway gateway, IPaymentStore paymen
                 await CatchUpRefundShareAsync(refund, settled, cancellationToken);
             }
 
-            return (null, false);
+            return (refund, false);
         }
 
         var payment = await payments.GetAsync(paymentId, cancellationToken) ?? throw new NotFoundException("payment", paymentId);
@@ -296,9 +300,9 @@ public sealed class PaymentService(IPaymentGateway gateway, IPaymentStore paymen
             }
             catch (PaymentGatewayRejectedException rejected)
             {
-                await payments.UpdateRefundAsync(refund, r => r.GatewayRefundId is null ? r.Fail(rejected.Code, clock.GetUtcNow()) : r, cancellationToken);
+                var failed = await payments.UpdateRefundAsync(refund, r => r.GatewayRefundId is null ? r.Fail(rejected.Code, clock.GetUtcNow()) : r, cancellationToken);
                 await payments.UpdateAsync(payment, p => p.ReleaseRefund(refund.Id, clock.GetUtcNow()), cancellationToken);
-                return (null, false);
+                return (failed, false);
             }
         }
 
@@ -314,8 +318,12 @@ public sealed class PaymentService(IPaymentGateway gateway, IPaymentStore paymen
     public async Task<Payment?> ReconcileAsync(string gatewayPaymentId, CancellationToken cancellationToken = default)
     {
         var reported = await gateway.GetPaymentAsync(gatewayPaymentId, cancellationToken);
-        if (!reported.Metadata.TryGetValue(GatewayMetadata.PaymentId, out var paymentId) || await payments.GetAsync(paymentId, cancellationToken) is not { } payment
-            || !string.Equals(reported.Metadata.GetValueOrDefault(GatewayMetadata.CustomerId), payment.CustomerId, StringComparison.Ordinal))
+        var customerId = reported.Metadata.GetValueOrDefault(GatewayMetadata.CustomerId);
+        var payment = reported.Metadata.TryGetValue(GatewayMetadata.PaymentId, out var paymentId)
+            ? await payments.GetAsync(paymentId, cancellationToken)
+            : customerId is null ? null : await payments.FindByRequestKeyAsync(customerId, Payment.AdoptionKey(gatewayPaymentId), cancellationToken); // an adopted invoice payment
+        if (payment is null || !string.Equals(customerId, payment.CustomerId, StringComparison.Ordinal)
+            || !string.Equals(payment.GatewayPaymentId ?? gatewayPaymentId, gatewayPaymentId, StringComparison.Ordinal))
         {
             return null;
         }
@@ -337,6 +345,26 @@ public sealed class PaymentService(IPaymentGateway gateway, IPaymentStore paymen
 
         return await payments.UpdateAsync(payment, p => refunds.Aggregate(p, (acc, r) =>
             acc.ApplyRefund(r.Metadata.GetValueOrDefault(GatewayMetadata.RefundId) ?? r.Id, r.Amount.MinorUnits, r.Status, clock.GetUtcNow())), cancellationToken);
+    }
+
+    /// <summary>
+    /// A processor payment made outside the payments API (an invoice's collection charge) as our record would show it:
+    /// the adopted record if there is one (see <see cref="Payment.Adopt"/>), otherwise a new, unsaved one built from the
+    /// processor's payment and its refunds (<c>Saved = false</c>; the caller stores it under
+    /// <see cref="Payment.AdoptionKey"/>, e.g. together with the first refund reserved on it).
+    /// </summary>
+    public async Task<(Payment Payment, bool Saved)> ViewGatewayPaymentAsync(string customerId, string gatewayPaymentId, string? invoiceId, string? description, CancellationToken cancellationToken = default)
+    {
+        if (await payments.FindByRequestKeyAsync(customerId, Payment.AdoptionKey(gatewayPaymentId), cancellationToken) is { } adopted)
+        {
+            return (adopted, true);
+        }
+
+        var reported = await gateway.GetPaymentAsync(gatewayPaymentId, cancellationToken);
+        var refunds = reported.AmountRefunded > 0 ? await gateway.ListRefundsAsync(gatewayPaymentId, reported.Amount.Currency, cancellationToken) : [];
+        var now = clock.GetUtcNow();
+        var created = reported.Created == default ? now : reported.Created;
+        return (Payment.Adopt(Ids.New(Payment.IdPrefix, created), customerId, reported, refunds, invoiceId, description, now), false);
     }
 
     /// <summary>

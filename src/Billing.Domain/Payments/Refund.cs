@@ -81,6 +81,9 @@ public interface IPaymentStore
 
     Task<Payment?> GetAsync(string paymentId, CancellationToken cancellationToken = default);
 
+    /// <summary>The payment a request key created (a client's idempotency key, or <see cref="Payment.AdoptionKey"/>), or null.</summary>
+    Task<Payment?> FindByRequestKeyAsync(string customerId, string requestKey, CancellationToken cancellationToken = default);
+
     Task<Payment> UpdateAsync(Payment payment, Func<Payment, Payment> change, CancellationToken cancellationToken = default);
 
     Task<ListPage<Payment>> ListAsync(PaymentQuery query, CancellationToken cancellationToken = default);

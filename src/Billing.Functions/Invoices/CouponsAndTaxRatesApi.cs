@@ -3,6 +3,7 @@ using Billing.Domain;
 using Billing.Domain.Invoicing;
 using Billing.Functions.Auth;
 using Billing.Functions.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Billing.Functions.Invoices;
 
@@ -69,7 +70,8 @@ public static class CouponsAndTaxRatesApi
             .WithSummary("Retrieve a tax rate");
 
         var notes = routes.MapGroup("/api/credit-notes").WithTags("Credit notes").RequireAuthorization(AuthSetup.AdminPolicy);
-        notes.MapPost("/", async (CreditNoteCreateRequest body, InvoiceService service, CancellationToken cancellationToken) =>
+        notes.MapPost("/", async Task<Results<Created<CreditNoteResponse>, ProblemHttpResult>> (CreditNoteCreateRequest body, HttpRequest request, ClaimsPrincipal user,
+            InvoiceService service, RefundCreditNoteService refunds, CancellationToken cancellationToken) =>
         {
             var errors = new ValidationErrors();
             errors.AddIf(string.IsNullOrEmpty(body.Invoice), "invoice", "Is required.");
@@ -88,16 +90,42 @@ public static class CouponsAndTaxRatesApi
                 return new CreditNoteLineInput(l.InvoiceLine ?? "", l.Amount ?? 0, l.Description);
             }).ToList();
             errors.ThrowIfAny();
-            var (note, _) = await service.IssueCreditNoteAsync(invoice.Id, new CreditNoteInput
+            var input = new CreditNoteInput
             {
                 Amount = body.Amount,
                 Lines = lines,
                 Outcome = body.Outcome ?? (invoice.Status == InvoiceStatus.Paid ? CreditNoteOutcome.CreditBalance : CreditNoteOutcome.ReduceAmountDue),
                 Reason = body.Reason,
                 Memo = body.Memo,
-            }, cancellationToken);
-            return TypedResults.Created($"/api/credit-notes/{note.Id}", CreditNoteResponse.From(note));
-        }).WithSummary("Issue a credit note against a finalized invoice");
+            };
+            if (input.Outcome != CreditNoteOutcome.Refund)
+            {
+                var (note, _) = await service.IssueCreditNoteAsync(invoice.Id, input, cancellationToken);
+                return TypedResults.Created($"/api/credit-notes/{note.Id}", CreditNoteResponse.From(note));
+            }
+
+            // Money moves: like refunds, only under an Idempotency-Key, which names the credit note for every retry.
+            if (Payments.PaymentsApi.RequestKey(request, user) is not { } requestKey)
+            {
+                return TypedResults.Problem(
+                    statusCode: StatusCodes.Status400BadRequest,
+                    title: "Idempotency-Key required",
+                    detail: "A refund credit note moves money: send an Idempotency-Key header (1 to 255 printable characters) so a retried request can never refund twice.",
+                    extensions: new Dictionary<string, object?> { ["code"] = "idempotency_key_required" });
+            }
+
+            var (refunded, _) = await refunds.IssueAsync(invoice.Id, input, requestKey, Payments.PaymentsApi.Hash(body), cancellationToken);
+            if (refunded is { Status: CreditNoteStatus.Void, Refund: { } failed })
+            {
+                return TypedResults.Problem(
+                    statusCode: StatusCodes.Status409Conflict,
+                    title: "Refund failed",
+                    detail: $"The payment processor did not refund the payment ({failed.FailureReason}); credit note {refunded.Id} was voided and the invoice is unchanged. Credit the customer balance instead, or retry with a new Idempotency-Key.",
+                    extensions: new Dictionary<string, object?> { ["code"] = "refund_failed", ["credit_note"] = refunded.Id, ["failure_reason"] = failed.FailureReason });
+            }
+
+            return TypedResults.Created($"/api/credit-notes/{refunded.Id}", CreditNoteResponse.From(refunded));
+        }).WithSummary("Issue a credit note against a finalized invoice (outcome refund: Idempotency-Key required; 409 refund_failed when the processor refuses)");
         notes.MapGet("/", async (HttpRequest request, ClaimsPrincipal user, InvoiceService service, CancellationToken cancellationToken) =>
         {
             var errors = new ValidationErrors();

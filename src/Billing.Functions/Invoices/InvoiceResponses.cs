@@ -118,6 +118,9 @@ public sealed record InvoiceResponse
 
     public long PostPaymentCreditNotesAmount { get; init; }
 
+    /// <summary>Refunded (or on its way back) through refund credit notes.</summary>
+    public long AmountRefunded { get; init; }
+
     public DiscountResponse? Discount { get; init; }
 
     public required IReadOnlyList<string> DefaultTaxRates { get; init; }
@@ -177,6 +180,7 @@ public sealed record InvoiceResponse
             AmountRemaining = i.Status == InvoiceStatus.Draft ? Math.Max(0, i.Total + i.StartingBalance) : i.AmountRemaining,
             PrePaymentCreditNotesAmount = i.PrePaymentCreditNotesAmount,
             PostPaymentCreditNotesAmount = i.PostPaymentCreditNotesAmount,
+            AmountRefunded = i.RefundedAmount,
             Discount = DiscountResponse.From(i.AppliedDiscount),
             DefaultTaxRates = [.. i.DefaultTaxRates.Select(r => r.Id)],
             Period = new PeriodResponse(i.PeriodStart, i.PeriodEnd),
@@ -207,19 +211,25 @@ public sealed record DunningResponse(int Attempt, int Of, DateTimeOffset? NextAt
             : new DunningResponse(d.Attempt, d.Of, d.NextAttemptAt, d.LastDeclineCode, d.Status, d.StartedAt, d.StoppedBy);
 }
 
-/// <summary>A credit note on the wire.</summary>
+/// <summary>A credit note on the wire; <c>refund</c> only for outcome <c>refund</c>.</summary>
 public sealed record CreditNoteResponse(string Id, string Number, string Invoice, string Customer, string Currency, long Amount, long TaxAmount, CreditNoteOutcome Outcome,
-    bool PrePayment, CreditNoteReason? Reason, string? Memo, IReadOnlyList<CreditNoteLineResponse> Lines, DateTimeOffset Created)
+    CreditNoteStatus Status, bool PrePayment, CreditNoteReason? Reason, string? Memo, IReadOnlyList<CreditNoteLineResponse> Lines, CreditNoteRefundResponse? Refund,
+    DateTimeOffset Created, DateTimeOffset? VoidedAt)
 {
     public string Object => "credit_note";
 
     public static CreditNoteResponse From(CreditNote c)
     {
         ArgumentNullException.ThrowIfNull(c);
-        return new(c.Id, c.Number, c.InvoiceId, c.CustomerId, c.Currency.ToLowerInvariant(), c.Amount, c.TaxAmount, c.Outcome, c.PrePayment, c.Reason, c.Memo,
-            [.. c.Lines.Select(l => new CreditNoteLineResponse(l.InvoiceLineId, l.Description, l.Amount, l.TaxAmount))], c.Created);
+        return new(c.Id, c.Number, c.InvoiceId, c.CustomerId, c.Currency.ToLowerInvariant(), c.Amount, c.TaxAmount, c.Outcome, c.Status, c.PrePayment, c.Reason, c.Memo,
+            [.. c.Lines.Select(l => new CreditNoteLineResponse(l.InvoiceLineId, l.Description, l.Amount, l.TaxAmount))],
+            c.Refund is { } r ? new CreditNoteRefundResponse(r.Id, r.PaymentId, r.Amount, r.Status, r.GatewayRefundId, r.FailureReason) : null,
+            c.Created, c.VoidedAt);
     }
 }
+
+/// <summary>The refund of a refund credit note: our refund and payment ids (see <c>/api/payments/{payment}/refunds</c>), amount and status.</summary>
+public sealed record CreditNoteRefundResponse(string Id, string Payment, long Amount, Domain.Payments.RefundStatus Status, string? StripeRefundId, string? FailureReason);
 
 /// <summary>A credited line on the wire.</summary>
 public sealed record CreditNoteLineResponse(string? InvoiceLine, string Description, long Amount, long TaxAmount);

@@ -147,11 +147,14 @@ public sealed class InvoiceService(
     /// <summary>
     /// draft → open (or paid when nothing is due): takes the next number, applies the customer balance and records its
     /// transaction, and activates an incomplete subscription whose invoice needs no payment — all in one transaction.
-    /// The PDF is stored afterwards. A finalized invoice cannot be finalized again (409).
+    /// The PDF is stored afterwards. A finalized invoice cannot be finalized again (409). With account-wide numbering the
+    /// number is reserved first, together with a due-work commitment that finishes this finalization if the caller stops
+    /// after the reservation (see <see cref="AccountNumbering"/>); it is cancelled once the invoice is saved.
     /// </summary>
     public async Task<Invoice> FinalizeAsync(string customerId, string invoiceId, string actor, CancellationToken cancellationToken = default)
     {
         var customer = await CustomerAsync(customerId, cancellationToken);
+        Domain.Scheduling.DueWork? commitment = null;
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
             var loaded = await store.GetInvoiceAsync(customerId, invoiceId, cancellationToken) ?? throw new NotFoundException("invoice", invoiceId);
@@ -166,7 +169,8 @@ public sealed class InvoiceService(
             string number;
             if (options.Value.IsAccountWide())
             {
-                number = await accountNumbering.ReserveAsync(invoice.Id, now, cancellationToken);
+                (number, var reserved) = await accountNumbering.ReserveAsync(customerId, invoice.Id, now, cancellationToken);
+                commitment ??= reserved;
             }
             else
             {
@@ -191,6 +195,12 @@ public sealed class InvoiceService(
 
             if (await batch.TrySubmitAsync(store.Client, cancellationToken))
             {
+                if (commitment is not null)
+                {
+                    // The number is on the saved invoice: drop the commitment (if this is lost it runs, finds no draft, does nothing).
+                    await accountNumbering.ReleaseCommitmentAsync(commitment, cancellationToken);
+                }
+
                 await documents.TryEnsureAsync(result.Invoice, customer, cancellationToken);
                 await PublishAsync("invoice.finalized", result.Invoice, cancellationToken: cancellationToken);
                 await PublishChangesAsync(invoice, result.Invoice, cancellationToken);
@@ -387,15 +397,15 @@ public sealed class InvoiceService(
     }
 
     /// <summary>
-    /// Issues a credit note: the note, the invoice's new amounts and (credit to balance) the balance and its transaction
-    /// in one transaction. Refund credit notes are not supported yet (they need a refund step with its own intent/outcome).
+    /// Issues a credit note that moves no money: the note, the invoice's new amounts and (credit to balance) the balance
+    /// and its transaction in one transaction. Refund credit notes are issued by <see cref="RefundCreditNoteService"/>.
     /// </summary>
     public async Task<(CreditNote Note, Invoice Invoice)> IssueCreditNoteAsync(string invoiceId, CreditNoteInput input, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(input);
         if (input.Outcome == CreditNoteOutcome.Refund)
         {
-            throw new InvalidStateException("Refunds through a credit note are not supported yet; credit the customer balance instead.", "refunds_unavailable");
+            throw new ArgumentException("Refund credit notes are issued by RefundCreditNoteService.", nameof(input));
         }
 
         var located = await LoadAsync(invoiceId, cancellationToken);
@@ -425,6 +435,7 @@ public sealed class InvoiceService(
             if (await batch.TrySubmitAsync(store.Client, cancellationToken))
             {
                 CountRecovery(recovered);
+                await notifier.PublishAsync("credit_note.created", customerId, CreditNoteResponse.From(result.CreditNote), $"credit_note.created:{result.CreditNote.Id}", cancellationToken);
                 await PublishChangesAsync(loaded.Value, result.Invoice, cancellationToken);
                 return (result.CreditNote, result.Invoice);
             }

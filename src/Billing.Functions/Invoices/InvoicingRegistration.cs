@@ -17,9 +17,12 @@ public static class InvoicingRegistration
         services.TryAddSingleton<InvoicePdfRenderer>();
         services.AddSingleton<TableInvoicingStore>();
         services.AddSingleton<AccountNumbering>();
+        services.AddSingleton<IWorkHandler, ReservedNumberFinalizer>();
         services.AddSingleton<InvoiceDocuments>();
         services.AddSingleton<BillingReferences>();
         services.AddSingleton<InvoiceService>();
+        services.AddSingleton<RefundCreditNoteService>();
+        services.AddSingleton<IWorkHandler>(sp => sp.GetRequiredService<RefundCreditNoteService>());
         services.AddSingleton<SubscriptionSchedule>();
         services.AddSingleton<SubscriptionService>();
         foreach (var kind in SubscriptionWorkHandler.Kinds)

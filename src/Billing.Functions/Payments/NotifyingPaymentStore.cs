@@ -17,6 +17,9 @@ public sealed class NotifyingPaymentStore(IPaymentStore inner, INotifier notifie
 
     public Task<Payment?> GetAsync(string paymentId, CancellationToken cancellationToken = default) => inner.GetAsync(paymentId, cancellationToken);
 
+    public Task<Payment?> FindByRequestKeyAsync(string customerId, string requestKey, CancellationToken cancellationToken = default) =>
+        inner.FindByRequestKeyAsync(customerId, requestKey, cancellationToken);
+
     public async Task<Payment> UpdateAsync(Payment payment, Func<Payment, Payment> change, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(payment);

@@ -166,7 +166,10 @@ public static class PaymentsApi
 /// <summary>The customer's next step on a payment that needs authentication.</summary>
 public sealed record NextActionResponse(string Type, string? RedirectUrl);
 
-/// <summary>A payment on the wire. <c>client_secret</c> and <c>next_action</c> appear only while the customer must act.</summary>
+/// <summary>
+/// A payment on the wire. <c>client_secret</c> and <c>next_action</c> appear only while the customer must act; <c>invoice</c>
+/// is set on an invoice's collection payment, recorded here when it was first refunded by a credit note.
+/// </summary>
 public sealed record PaymentResponse(
     string Id,
     string Customer,
@@ -182,6 +185,7 @@ public sealed record PaymentResponse(
     bool OffSession,
     string? CardBrand,
     string? CardLast4,
+    string? Invoice,
     string? StripePaymentIntentId,
     string? StripeChargeId,
     string? FailureCode,
@@ -200,7 +204,7 @@ public sealed record PaymentResponse(
         ArgumentNullException.ThrowIfNull(p);
         var acting = p.Status == PaymentStatus.RequiresAction;
         return new(p.Id, p.CustomerId, p.Amount.MinorUnits, p.AmountReceived, p.AmountRefunded, p.Refundable, p.Amount.Currency.Code.ToLowerInvariant(), p.Status,
-            p.Description, p.Metadata, p.PaymentMethodId, p.OffSession, p.CardBrand, p.CardLast4, p.GatewayPaymentId, p.GatewayChargeId,
+            p.Description, p.Metadata, p.PaymentMethodId, p.OffSession, p.CardBrand, p.CardLast4, p.InvoiceId, p.GatewayPaymentId, p.GatewayChargeId,
             p.Failure?.Code, p.Failure?.Message, p.Failure?.DeclineCode, p.Failure?.Class,
             acting ? p.ClientSecret : null, acting && p.NextActionType is { } type ? new NextActionResponse(type, p.NextActionUrl) : null, p.Created, p.Updated);
     }

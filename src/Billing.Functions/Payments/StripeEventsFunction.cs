@@ -13,13 +13,15 @@ namespace Billing.Functions.Payments;
 /// truth (and a late, older event cannot overwrite a newer state). Events about objects we do not know (yet) are kept as
 /// <see cref="StripeEventStatus.Unmatched"/> and re-examined later with growing delays; dispute events go to the
 /// dispute process manager (<see cref="DisputeService"/>); payments of invoices (metadata <c>billing_invoice_id</c>)
-/// settle the invoice's collection attempt; other types are acknowledged and ignored.
+/// settle the invoice's collection attempt; a refund of a credit note (metadata <c>billing_credit_note_id</c>) is mirrored
+/// on the note as well (a failed one voids it); other types are acknowledged and ignored.
 /// </summary>
 public sealed partial class StripeEventsFunction(
     StripeEventStore events,
     PaymentService payments,
     DisputeService disputes,
     InvoiceService invoices,
+    RefundCreditNoteService creditNotes,
     StorageClients clients,
     Telemetry.BillingMetrics metrics,
     TimeProvider clock,
@@ -97,9 +99,18 @@ public sealed partial class StripeEventsFunction(
 
         if (paymentIntent is not null)
         {
-            return await payments.ReconcileAsync(paymentIntent, cancellationToken) is { } payment
-                ? (StripeEventStatus.Processed, payment.Id)
-                : (StripeEventStatus.Unmatched, "no payment of ours matches " + paymentIntent);
+            if (await payments.ReconcileAsync(paymentIntent, cancellationToken) is not { } payment)
+            {
+                return (StripeEventStatus.Unmatched, "no payment of ours matches " + paymentIntent);
+            }
+
+            if (type.StartsWith("refund.", StringComparison.Ordinal) && Text(obj?["metadata"], GatewayMetadata.CreditNoteId) is { } creditNote
+                && await invoices.Store.GetAsync<Domain.Invoicing.CreditNote>(payment.CustomerId, TableInvoicingStore.CreditNoteRow(creditNote), cancellationToken) is not null)
+            {
+                await creditNotes.CompleteAsync(payment.CustomerId, creditNote, cancellationToken);
+            }
+
+            return (StripeEventStatus.Processed, payment.Id);
         }
 
         string? customer;

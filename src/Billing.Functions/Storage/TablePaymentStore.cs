@@ -1,3 +1,4 @@
+using Azure;
 using Azure.Data.Tables;
 using Billing.Domain;
 using Billing.Domain.Payments;
@@ -57,6 +58,48 @@ public sealed class TablePaymentStore(StorageClients clients) : IPaymentStore
         }
 
         return await GetAsync(index.Value.CustomerId, paymentId, cancellationToken);
+    }
+
+    public Task<Payment?> FindByRequestKeyAsync(string customerId, string requestKey, CancellationToken cancellationToken = default) =>
+        ExistingPaymentAsync(customerId, requestKey, cancellationToken);
+
+    /// <summary>The payment row of <paramref name="customerId"/> with its ETag, for a transaction that changes it together with other rows of that partition.</summary>
+    public async Task<(Payment Payment, ETag ETag)?> GetStoredAsync(string customerId, string paymentId, CancellationToken cancellationToken = default) =>
+        Ids.IsValid(paymentId, Payment.IdPrefix) && await table.GetAsync<Payment>(customerId, PaymentRow(paymentId), cancellationToken) is { } row ? (row.Value, row.ETag) : null;
+
+    /// <summary>Writes the global index row of a payment about to be inserted by <see cref="AddPayment"/> (first, as <see cref="CreateAsync"/> does).</summary>
+    public Task AddIndexAsync(Payment payment, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(payment);
+        return table.Client.UpsertEntityAsync(JsonTable.ToEntity(IndexPartition, Keys.Descending(payment.Id), new PaymentIndexEntry(payment.Id, payment.CustomerId)), TableUpdateMode.Replace, cancellationToken);
+    }
+
+    /// <summary>
+    /// Adds the payment to a transaction of its customer's partition: replaced If-Match <paramref name="etag"/>, or — with
+    /// no ETag — inserted together with the row of the request key that created it (a concurrent creator makes the
+    /// transaction fail, and the caller reloads).
+    /// </summary>
+    public static void AddPayment(PartitionBatch batch, Payment payment, ETag? etag, string requestKey)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(payment);
+        if (etag is { } e)
+        {
+            batch.Replace(PaymentRow(payment.Id), payment, e, Columns(payment));
+            return;
+        }
+
+        batch.Insert(PaymentKeyRows + requestKey, new RequestKeyEntry(payment.Id, null));
+        batch.Insert(PaymentRow(payment.Id), payment, Columns(payment));
+    }
+
+    /// <summary>Adds a new refund and the row of its request key to a transaction of its customer's partition (the reservation goes with <see cref="AddPayment"/>).</summary>
+    public static void AddRefund(PartitionBatch batch, Refund refund, string requestKey)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(refund);
+        batch.Insert(RefundKeyRows + requestKey, new RequestKeyEntry(refund.Id, refund.PaymentId));
+        batch.Insert(RefundRow(refund.PaymentId, refund.Id), refund);
     }
 
     public Task<Payment> UpdateAsync(Payment payment, Func<Payment, Payment> change, CancellationToken cancellationToken = default)

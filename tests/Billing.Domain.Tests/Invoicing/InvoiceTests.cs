@@ -1,4 +1,5 @@
 using Billing.Domain.Invoicing;
+using Billing.Domain.Payments;
 using Billing.Domain.Subscriptions;
 using Billing.Domain.Tests.Subscriptions;
 
@@ -177,6 +178,65 @@ public class InvoiceTests
         Assert.Equal("ADA-0001-CN-02", second.CreditNote.Number);
         Assert.Equal(-500, second.CustomerBalanceChange); // credit to the customer
         Assert.Equal(0, second.RefundAmount);
+    }
+
+    private static Payment PaymentOf(long amount) => new()
+    {
+        Id = Ids.New("pay", Now),
+        CustomerId = "cus_1",
+        Amount = Money.Of(amount, "USD"),
+        Status = PaymentStatus.Succeeded,
+        AmountReceived = amount,
+        GatewayPaymentId = "pi_1",
+    };
+
+    [Fact]
+    public void A_refund_credit_note_reserves_its_amount_on_the_payment_under_a_refund_named_after_the_note()
+    {
+        var noteId = Ids.New(CreditNote.IdPrefix, Now);
+        var issued = CreditNote.Issue(PaidInvoice(2000), new CreditNoteInput { Amount = 1500, Outcome = CreditNoteOutcome.Refund, Reason = CreditNoteReason.ProductUnsatisfactory }, noteId, Now);
+
+        var (result, payment, refund) = CreditNote.RefundThrough(issued, PaymentOf(2000), Now);
+
+        Assert.Equal(CreditNoteRefunds.RefundIdFor(noteId), refund.Id);
+        Assert.Equal(new CreditNoteRefund { Id = refund.Id, PaymentId = payment.Id, GatewayPaymentId = "pi_1", Amount = 1500 }, result.CreditNote.Refund);
+        Assert.Equal((1500L, RefundStatus.Pending, RefundReason.RequestedByCustomer), (refund.Amount.MinorUnits, refund.Status, refund.Reason));
+        Assert.Equal(noteId, refund.Metadata[GatewayMetadata.CreditNoteId]);
+        Assert.Equal((500L, 1500L), (payment.Refundable, payment.AmountReserved));
+        Assert.Equal((1500L, 1500L), (result.Invoice.RefundedAmount, result.Invoice.PostPaymentCreditNotesAmount));
+    }
+
+    [Fact]
+    public void A_refund_credit_note_cannot_take_what_other_refunds_of_the_payment_already_hold()
+    {
+        var issued = CreditNote.Issue(PaidInvoice(2000), new CreditNoteInput { Amount = 1500, Outcome = CreditNoteOutcome.Refund }, Ids.New(CreditNote.IdPrefix, Now), Now);
+        var refundedElsewhere = PaymentOf(2000).ReserveRefund("rfd_direct", 600, Now);
+
+        var error = Assert.Throws<InvalidStateException>(() => CreditNote.RefundThrough(issued, refundedElsewhere, Now));
+
+        Assert.Equal("refund_exceeds_remaining", error.Code);
+    }
+
+    [Fact]
+    public void A_credit_note_whose_refund_failed_is_voided_and_gives_its_amounts_back_to_the_invoice()
+    {
+        var vat = TaxRate.Create("txr_4", "VAT", 20m, inclusive: false, "FR", Now);
+        var paid = Draft([Line("a", 1000), Line("b", 500)], rates: [vat]).Finalize("ADA-0001", 0, Now).Invoice.Pay(Now);
+        var issued = CreditNote.Issue(paid, new CreditNoteInput { Lines = [new(paid.Lines[0].Id, 600)], Outcome = CreditNoteOutcome.Refund }, Ids.New(CreditNote.IdPrefix, Now), Now);
+        var (result, _, refund) = CreditNote.RefundThrough(issued, PaymentOf(paid.AmountPaid), Now);
+        Assert.Throws<InvalidStateException>(() => result.CreditNote.VoidForFailedRefund(result.Invoice, Now));
+
+        var failed = result.CreditNote.WithRefundState(refund with { Status = RefundStatus.Failed, GatewayRefundId = "re_1", FailureReason = "expired_or_canceled_card" });
+        var (voided, invoice) = failed.VoidForFailedRefund(result.Invoice, Now.AddHours(1));
+
+        Assert.Equal((CreditNoteStatus.Void, Now.AddHours(1)), (voided.Status, voided.VoidedAt));
+        Assert.Equal((RefundStatus.Failed, "re_1", "expired_or_canceled_card"), (voided.Refund!.Status, voided.Refund.GatewayRefundId, voided.Refund.FailureReason));
+        Assert.Equal((0L, 0L, InvoiceStatus.Paid, 1800L), (invoice.PostPaymentCreditNotesAmount, invoice.RefundedAmount, invoice.Status, invoice.AmountPaid));
+        Assert.Empty(invoice.CreditedByLine);
+        Assert.Equal(1, invoice.CreditNoteCount); // the void note keeps its number
+        Assert.Equal((voided, invoice), voided.VoidForFailedRefund(invoice, Now.AddHours(2)));
+        var again = CreditNote.Issue(invoice, new CreditNoteInput { Lines = [new(paid.Lines[0].Id, 1200)], Outcome = CreditNoteOutcome.CreditBalance }, Ids.New(CreditNote.IdPrefix, Now), Now);
+        Assert.Equal(("ADA-0001-CN-02", -1200L), (again.CreditNote.Number, again.CustomerBalanceChange));
     }
 
     [Fact]

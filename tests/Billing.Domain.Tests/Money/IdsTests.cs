@@ -16,4 +16,21 @@ public class IdsTests
         Assert.False(Ids.IsValid(first, "prod"));
         Assert.False(Ids.IsValid("cus_../../etc", "cus"));
     }
+
+    [Fact]
+    public void A_derived_id_is_the_same_wherever_it_is_derived_shares_its_source_time_and_differs_per_source()
+    {
+        var t0 = new DateTimeOffset(2026, 1, 31, 12, 0, 0, TimeSpan.Zero);
+        var note = Ids.New("cn", t0);
+        var other = Ids.New("cn", t0);
+
+        var refund = Ids.Derive("rfd", note, "refund");
+
+        Assert.Equal(refund, Ids.Derive("rfd", note, "refund"));
+        Assert.True(Ids.IsValid(refund, "rfd"));
+        Assert.Equal(t0, Ids.CreatedAt(refund));
+        Assert.NotEqual(refund, Ids.Derive("rfd", other, "refund"));
+        Assert.NotEqual(refund, Ids.Derive("rfd", note, "refund2"));
+        Assert.Throws<ArgumentException>(() => Ids.Derive("rfd", "cn_short", "refund"));
+    }
 }

@@ -122,4 +122,24 @@ public sealed class PaymentTests
         Assert.True(error.Errors.ContainsKey("currency"));
         Assert.True(error.Errors.ContainsKey("metadata"));
     }
+
+    [Fact]
+    public void An_adopted_invoice_payment_counts_the_refunds_the_processor_already_made()
+    {
+        var reported = Reported(PaymentStatus.Succeeded, 100) with { ChargeId = "ch_1", Created = Now.AddDays(-2) };
+        GatewayRefund[] refunds =
+        [
+            new() { Id = "re_dashboard", Status = RefundStatus.Succeeded, Amount = Money.Of(30, "USD") },
+            new() { Id = "re_failed", Status = RefundStatus.Failed, Amount = Money.Of(50, "USD") },
+            new() { Id = "re_ours", Status = RefundStatus.Pending, Amount = Money.Of(20, "USD"), Metadata = new Dictionary<string, string> { [GatewayMetadata.RefundId] = "rfd_1" } },
+        ];
+
+        var adopted = Payment.Adopt("pay_1", "cus_1", reported, refunds, "in_1", "Invoice ADA-0001", Now);
+
+        Assert.Equal((PaymentStatus.Succeeded, 100L, "pi_1", "ch_1", "in_1"), (adopted.Status, adopted.AmountReceived, adopted.GatewayPaymentId, adopted.GatewayChargeId, adopted.InvoiceId));
+        Assert.Equal((50L, 50L), (adopted.AmountRefunded, adopted.Refundable));
+        Assert.Equal(RefundShareState.Pending, adopted.Refunds["rfd_1"].State);
+        Assert.Equal(Now.AddDays(-2), adopted.Created);
+        Assert.Equal("refund_exceeds_remaining", Assert.Throws<InvalidStateException>(() => adopted.ReserveRefund("rfd_2", 51, Now)).Code);
+    }
 }

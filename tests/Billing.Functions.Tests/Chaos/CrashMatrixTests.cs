@@ -10,19 +10,20 @@ using Xunit.Abstractions;
 namespace Billing.Functions.Tests.Chaos;
 
 /// <summary>
-/// Crash matrix: for renewal (with its off-session collection), invoice collection, refunds and Stripe webhook
-/// processing, the flow is first run clean to count its side-effecting steps (storage writes, Stripe-mutating calls);
+/// Crash matrix: for renewal (with its off-session collection), invoice collection, refunds, refund credit notes and
+/// Stripe webhook processing, the flow is first run clean to count its side-effecting steps (storage writes, Stripe-mutating calls);
 /// then, for every step k, a fresh instance of the flow "crashes" right after step k and is redelivered (the queue
 /// message again, or the client's retry with the same Idempotency-Key) until it completes. The books must balance
 /// every time: one invoice per period, never two successful charges for an invoice, refunds never above the amount
-/// and exactly once per request, nothing stuck in the schedule but the next renewal.
+/// and exactly once per request (for a refund credit note: one note and one Stripe refund of its amount), nothing
+/// stuck in the schedule but the next renewal.
 /// </summary>
 [Collection(AppCollection.Name)]
 public sealed class CrashMatrixTests(AppFixture fixture, ITestOutputHelper output)
 {
     private const int MaxDeliveries = 6;
 
-    public static TheoryData<string> Flows => ["renewal", "collection", "refund", "webhook"];
+    public static TheoryData<string> Flows => ["renewal", "collection", "refund", "credit_note_refund", "webhook"];
 
     [Theory]
     [MemberData(nameof(Flows))]
@@ -32,7 +33,7 @@ public sealed class CrashMatrixTests(AppFixture fixture, ITestOutputHelper outpu
     [Trait("Category", "Long")]
     public async Task Every_crash_point_recovers_to_balanced_books_many_times()
     {
-        foreach (var flow in new[] { "renewal", "collection", "refund", "webhook" })
+        foreach (var flow in new[] { "renewal", "collection", "refund", "credit_note_refund", "webhook" })
         {
             await RunMatrixAsync(flow, repetitions: 12);
         }
@@ -123,6 +124,20 @@ public sealed class CrashMatrixTests(AppFixture fixture, ITestOutputHelper outpu
                         return new JsonObject { ["customer"] = customer, ["payment"] = paid.Id(), ["gateway_payment"] = (string?)paid.Body["stripe_payment_intent_id"] };
                     }
 
+                case "credit_note_refund":
+                    {
+                        var (customer, _) = await h.CustomerWithCardAsync();
+                        var created = await h.Admin.PostJsonAsync("/api/subscriptions", new { customer, items = new[] { new { price, quantity = 2 } } }, Guid.NewGuid().ToString("N"));
+                        Assert.True(created.Status == HttpStatusCode.Created, created.Body.ToJsonString());
+                        Assert.Equal("succeeded", (string?)created.Body["latest_payment"]!["status"]);
+                        return new JsonObject
+                        {
+                            ["customer"] = customer,
+                            ["invoice"] = (string)created.Body["latest_invoice"]!,
+                            ["intent"] = (string)created.Body["latest_payment"]!["payment_id"]!,
+                        };
+                    }
+
                 default:
                     {
                         var (customer, _) = await h.CustomerWithCardAsync("pm_card_authenticationRequired");
@@ -155,6 +170,9 @@ public sealed class CrashMatrixTests(AppFixture fixture, ITestOutputHelper outpu
                         break;
                     case "refund":
                         await RefundAsync(plan, p, where);
+                        break;
+                    case "credit_note_refund":
+                        await CreditNoteRefundAsync(plan, p, where);
                         break;
                     default:
                         await WebhookAsync(plan, p, where);
@@ -233,6 +251,33 @@ public sealed class CrashMatrixTests(AppFixture fixture, ITestOutputHelper outpu
             var intent = (string?)after["stripe_payment_intent_id"] ?? (string?)p["gateway_payment"];
             var refunds = (await h.StripeListAsync("refunds")).Where(r => (string?)r["payment_intent"] == intent && (string?)r["status"] is "succeeded" or "pending").ToList();
             tally.Check(refunds.Count == 1 && refunds.Sum(r => (long)r["amount"]!) == 2000, $"{where}: Stripe has {refunds.Count} refunds, {refunds.Sum(r => (long)r["amount"]!)} in total");
+        }
+
+        private async Task CreditNoteRefundAsync(CrashPlan plan, JsonObject p, string where)
+        {
+            var invoice = (string)p["invoice"]!;
+            var key = Guid.NewGuid().ToString("N");
+            var final = await ClientRetryAsync(plan, c => c.PostJsonAsync("/api/credit-notes", new { invoice, amount = 1700, outcome = "refund", reason = "order_change" }, key));
+            tally.Check(final == HttpStatusCode.Created, $"{where}: credit note ended with {final}");
+
+            // A refund the crash left unsent or unrecorded is finished by the note's due work (five minutes later).
+            await RunDueWorkOfAsync((string)p["customer"]!, h.Clock.GetUtcNow().AddHours(2));
+            var notes = (await h.Admin.GetJsonAsync($"/api/credit-notes?invoice={invoice}")).Body["data"]!.AsArray();
+            tally.Check(notes.Count == 1, $"{where}: {notes.Count} credit notes");
+            var note = notes.FirstOrDefault();
+            tally.Check(note is not null && (string?)note["status"] == "issued" && (long)note["amount"]! == 1700
+                && (string?)note["refund"]?["status"] == "succeeded" && (long?)note["refund"]?["amount"] == 1700, $"{where}: credit note {note?.ToJsonString()}");
+            var body = (await h.Admin.GetJsonAsync($"/api/invoices/{invoice}")).Body;
+            tally.Check((string?)body["status"] == "paid" && (long)body["amount_refunded"]! == 1700 && (long)body["post_payment_credit_notes_amount"]! == 1700,
+                $"{where}: invoice shows {body["amount_refunded"]} refunded, {body["post_payment_credit_notes_amount"]} credited");
+            if ((string?)note?["refund"]?["payment"] is { } payment)
+            {
+                var after = (await h.Admin.GetJsonAsync($"/api/payments/{payment}")).Body;
+                tally.Check((long)after["amount_refunded"]! == 1700 && (long)after["amount_refundable"]! == (long)after["amount_received"]! - 1700, $"{where}: payment {after.ToJsonString()}");
+            }
+
+            var refunds = (await h.StripeListAsync("refunds")).Where(r => (string?)r["payment_intent"] == (string)p["intent"]! && (string?)r["status"] is "succeeded" or "pending").ToList();
+            tally.Check(refunds.Count == 1 && refunds.Sum(r => (long)r["amount"]!) == 1700, $"{where}: Stripe has {refunds.Count} refunds, {refunds.Sum(r => (long)r["amount"]!)} in total");
         }
 
         private async Task WebhookAsync(CrashPlan plan, JsonObject p, string where)

@@ -30,9 +30,9 @@ public sealed class InvoiceStorageTests(AppFixture fixture)
         var numbering = app.Services.GetRequiredService<AccountNumbering>();
         var now = DateTimeOffset.UtcNow;
 
-        var first = await numbering.ReserveAsync("in_crashed", now);
-        var retried = await numbering.ReserveAsync("in_crashed", now);
-        var next = await numbering.ReserveAsync("in_other", now);
+        var (first, _) = await numbering.ReserveAsync("cus_crashed", "in_crashed", now);
+        var (retried, _) = await numbering.ReserveAsync("cus_crashed", "in_crashed", now);
+        var (next, _) = await numbering.ReserveAsync("cus_other", "in_other", now);
 
         Assert.Equal(first, retried);
         Assert.EndsWith("-000001", first, StringComparison.Ordinal);
