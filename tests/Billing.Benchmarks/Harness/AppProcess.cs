@@ -112,11 +112,16 @@ public sealed class AppProcess : IAsyncDisposable
         return client;
     }
 
+    /// <summary>Current resident set size of the app process (VmRSS), in MB.</summary>
+    public double RssMegabytes() => Status("VmRSS:");
+
     /// <summary>Peak resident set size of the app process so far (VmHWM), in MB.</summary>
-    public double PeakRssMegabytes()
+    public double PeakRssMegabytes() => Status("VmHWM:");
+
+    private double Status(string field)
     {
-        var status = File.ReadAllLines($"/proc/{process.Id}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-        return status is null ? double.NaN : double.Parse(status.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+        var line = File.ReadAllLines($"/proc/{process.Id}/status").FirstOrDefault(l => l.StartsWith(field, StringComparison.Ordinal));
+        return line is null ? double.NaN : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
     }
 
     public async ValueTask DisposeAsync()

@@ -50,7 +50,7 @@ public static class RenewalRunScenario
         var anchor = boundary.AddSeconds(-1);
         await Parallel.ForEachAsync(customers, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (customer, _) =>
             await PostAsync(client, "/api/subscriptions", new { customer, items = new[] { new { price, quantity = 1 } }, billing_cycle_anchor = anchor }));
-        Console.WriteLine($"  renewal: {count} customers, cards and subscriptions in {setup.Elapsed.TotalSeconds:F0} s; due at {anchor:HH:mm:ss}");
+        Console.WriteLine($"  renewal: {count} customers, cards and subscriptions in {setup.Elapsed.TotalSeconds:F0} s; due at {anchor:HH:mm:ss}; app RSS {app.RssMegabytes():F0} MB (peak so far {app.PeakRssMegabytes():F0} MB)");
         if (DateTimeOffset.UtcNow >= anchor)
         {
             throw new InvalidOperationException("Creating the subscriptions took longer than planned; they are not all due at once.");
@@ -68,6 +68,10 @@ public static class RenewalRunScenario
             await Task.Delay(500);
             done = await CountRowsAsync(schedule, nextKey);
             marks.Add((clock.Elapsed.TotalSeconds, done));
+            if (marks.Count % 20 == 0)
+            {
+                Console.WriteLine($"  renewal: {done}/{count} after {clock.Elapsed.TotalSeconds:F0} s; app RSS {app.RssMegabytes():F0} MB");
+            }
         }
 
         var after = await CountersAsync(client);
