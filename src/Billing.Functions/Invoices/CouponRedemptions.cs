@@ -196,6 +196,11 @@ public sealed partial class CouponRedemptions(TableInvoicingStore store, ISchedu
     /// <summary>The fence that stands for <paramref name="discountId"/>: the applied one, or the returned one this call inserts when there is none.</summary>
     private async Task<RedemptionFence> FenceAsync(string couponId, string targetId, string customerId, string discountId, CancellationToken cancellationToken)
     {
+        if (await store.GetAsync<RedemptionFence>(customerId, FenceRow(discountId), cancellationToken) is { } standing)
+        {
+            return standing.Value;
+        }
+
         var returned = new RedemptionFence(couponId, discountId, targetId, Applied: false, clock.GetUtcNow());
         if (await new PartitionBatch(customerId).Insert(FenceRow(discountId), returned).TrySubmitAsync(store.Client, cancellationToken))
         {

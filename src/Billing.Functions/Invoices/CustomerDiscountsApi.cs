@@ -42,7 +42,23 @@ public sealed class CustomerDiscountService(
         }
 
         var now = await clock.NowForAsync(customer, cancellationToken);
-        var reservation = await redemptions.ReserveAsync(body.Coupon!, customerId, customerId, null, now, cancellationToken);
+        CouponReservation reservation;
+        try
+        {
+            reservation = await redemptions.ReserveAsync(body.Coupon!, customerId, customerId, null, now, cancellationToken);
+        }
+        catch (InvalidStateException e) when (e.Code == "coupon_already_redeemed")
+        {
+            // A concurrent duplicate of this request may have applied it meanwhile: then this one is a no-op too.
+            var current = await customers.GetAsync(customerId, cancellationToken);
+            if (current is not null && string.Equals(current.Discount?.Coupon.Id, body.Coupon, StringComparison.Ordinal))
+            {
+                return current;
+            }
+
+            throw;
+        }
+
         try
         {
             for (var attempt = 0; attempt < MaxAttempts; attempt++)
