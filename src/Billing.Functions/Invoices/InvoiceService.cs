@@ -84,6 +84,11 @@ public sealed class InvoiceService(
         var lines = await OneOffLinesAsync(body.Items, "items", customer.Id, currency!.Code, now, references, errors, cancellationToken);
         errors.AddIf(body.Coupon is not null && await references.CouponAsync(body.Coupon, cancellationToken) is null, "coupon", $"No such coupon: '{body.Coupon}'.");
         errors.ThrowIfAny();
+        if (lines.Count == 0 && (body.IncludePendingItems == false || !(await store.PendingItemsAsync(customer.Id, cancellationToken)).Any(p => p.Value.Currency == currency.Code)))
+        {
+            throw DomainValidationException.For("items", "The invoice would be empty: give items or create pending items first."); // before a coupon is redeemed for it
+        }
+
         var id = Ids.New(Invoice.IdPrefix, now);
         var reservation = body.Coupon is { } couponId ? await redemptions.ReserveAsync(couponId, customer.Id, id, null, now, cancellationToken) : null;
         try
