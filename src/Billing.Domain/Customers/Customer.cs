@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net.Mail;
+using Billing.Domain.Invoicing;
 
 namespace Billing.Domain.Customers;
 
@@ -47,6 +48,13 @@ public sealed record Customer
 
     /// <summary>The payment method charged when none is named (one-off payments, invoices), or null.</summary>
     public string? DefaultPaymentMethodId { get; init; }
+
+    /// <summary>
+    /// A coupon applied to the customer (Stripe's <c>customer.discount</c>): it reduces every invoice of the customer
+    /// that has no discount of its own (a subscription's or the invoice's own discount wins), for as long as its
+    /// duration allows, counted from <see cref="Discount.Start"/>.
+    /// </summary>
+    public Discount? Discount { get; init; }
 
     /// <summary>Creates a customer from validated input; throws <see cref="DomainValidationException"/> listing every bad field.</summary>
     public static Customer Create(CustomerInput input, string id, DateTimeOffset now)
@@ -100,6 +108,27 @@ public sealed record Customer
             Metadata = merged,
         };
     }
+
+    /// <summary>Attaches a customer-level discount (replacing any previous one).</summary>
+    public Customer ApplyDiscount(Discount discount)
+    {
+        ArgumentNullException.ThrowIfNull(discount);
+        EnsureCanBeCharged();
+        if (!string.Equals(discount.CustomerId, Id, StringComparison.Ordinal) || discount.SubscriptionId is not null)
+        {
+            throw DomainValidationException.For("discount", "The discount belongs to another customer or to a subscription.");
+        }
+
+        return this with { Discount = discount };
+    }
+
+    /// <summary>Removes the customer-level discount; throws <see cref="NotFoundException"/> when there is none.</summary>
+    public Customer RemoveDiscount() =>
+        Discount is null ? throw new NotFoundException("discount", Id) : this with { Discount = null };
+
+    /// <summary>Replaces the discount with its usage-updated copy after an invoice used (or gave back) it; unchanged otherwise.</summary>
+    public Customer WithDiscountUsage(Discount? updated) =>
+        updated is not null && Discount is not null && string.Equals(updated.Id, Discount.Id, StringComparison.Ordinal) ? this with { Discount = updated } : this;
 
     /// <summary>Marks the customer deleted; idempotent. Records stay for the books.</summary>
     public Customer Delete(DateTimeOffset now) => Deleted ? this : this with { Deleted = true, DeletedAt = now };

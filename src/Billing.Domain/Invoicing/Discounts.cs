@@ -75,6 +75,9 @@ public sealed record Coupon
         };
     }
 
+    /// <summary>The coupon with one redemption given back (a reserved redemption whose discount never reached its target).</summary>
+    public Coupon WithRedemptionReturned() => this with { TimesRedeemed = Math.Max(0, TimesRedeemed - 1) };
+
     /// <summary>Throws <see cref="InvalidStateException"/> when the coupon can no longer be redeemed.</summary>
     public void EnsureRedeemable(DateTimeOffset now)
     {
@@ -162,6 +165,50 @@ public sealed record Discount
     /// <summary>Records that invoice <paramref name="invoiceId"/> used this discount.</summary>
     public Discount RecordApplied(string invoiceId) =>
         this with { InvoicesApplied = InvoicesApplied + 1, InvoiceIds = [.. InvoiceIds, invoiceId] };
+
+    /// <summary>
+    /// Gives back the use by draft <paramref name="invoiceId"/> (deleted, or given another discount), so a <c>once</c>
+    /// discount can reduce the next invoice; the same instance when that invoice never used it.
+    /// </summary>
+    public Discount ReleaseInvoice(string invoiceId) =>
+        InvoiceIds.Contains(invoiceId, StringComparer.Ordinal)
+            ? this with { InvoicesApplied = Math.Max(0, InvoicesApplied - 1), InvoiceIds = [.. InvoiceIds.Where(i => !string.Equals(i, invoiceId, StringComparison.Ordinal))] }
+            : this;
+}
+
+/// <summary>Where a coupon redemption stands.</summary>
+public enum RedemptionStatus
+{
+    /// <summary>Counted on the coupon; its discount is being saved on the target (or never was, if the writer stopped).</summary>
+    Reserved,
+
+    /// <summary>The discount reached its target: the redemption is final.</summary>
+    Applied,
+}
+
+/// <summary>
+/// One redemption of a coupon by one target (a customer, a subscription or an invoice). It is counted in
+/// <see cref="Coupon.TimesRedeemed"/> from the moment it is reserved, together with the count, so the count always
+/// equals the number of redemptions and <c>max_redemptions</c> can never be passed; it becomes
+/// <see cref="RedemptionStatus.Applied"/> once the discount is saved on the target, and is removed with the count
+/// lowered when the discount never got there. A target redeems a coupon at most once.
+/// </summary>
+public sealed record CouponRedemption
+{
+    public required string CouponId { get; init; }
+
+    public required string CustomerId { get; init; }
+
+    /// <summary>The customer, subscription or invoice the discount is for.</summary>
+    public required string TargetId { get; init; }
+
+    /// <summary>The discount made by this redemption, as it was applied.</summary>
+    public required Discount Discount { get; init; }
+
+    public RedemptionStatus Status { get; init; }
+
+    /// <summary>When it was reserved (or last taken over by a retry of the same request).</summary>
+    public DateTimeOffset ReservedAt { get; init; }
 }
 
 /// <summary>The part of one discount taken off one line (positive minor units).</summary>

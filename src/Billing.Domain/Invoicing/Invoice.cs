@@ -3,7 +3,7 @@ namespace Billing.Domain.Invoicing;
 /// <summary>
 /// Invoice statuses and Stripe's moves between them: <c>draft → open</c> (finalize: numbered, immutable),
 /// <c>open → paid | void | uncollectible</c>, <c>uncollectible → paid | void</c>; <c>paid</c> and <c>void</c> are final.
-/// Only drafts can be edited or deleted.
+/// Only drafts can be edited; only drafts that bill no subscription can be deleted.
 /// </summary>
 public enum InvoiceStatus
 {
@@ -59,6 +59,32 @@ public sealed record InvoiceDraftInput
 
     public string? Description { get; init; }
 
+    /// <summary>Text printed after the totals (payment instructions, legal mentions).</summary>
+    public string? Footer { get; init; }
+
+    public IReadOnlyDictionary<string, string>? Metadata { get; init; }
+}
+
+/// <summary>
+/// Changes to a draft (Stripe's invoice update); null leaves a field as it is. An empty <see cref="Description"/> or
+/// <see cref="Footer"/> removes it; metadata merges (an empty value removes its key); <see cref="DefaultTaxRates"/>
+/// replaces the list (empty removes them). <see cref="DaysUntilDue"/> and <see cref="DueDate"/> are for
+/// <c>send_invoice</c> only and exclude each other; switching to <c>charge_automatically</c> drops both.
+/// </summary>
+public sealed record InvoiceDraftChanges
+{
+    public string? Description { get; init; }
+
+    public string? Footer { get; init; }
+
+    public CollectionMethod? CollectionMethod { get; init; }
+
+    public int? DaysUntilDue { get; init; }
+
+    public DateTimeOffset? DueDate { get; init; }
+
+    public IReadOnlyList<TaxRate>? DefaultTaxRates { get; init; }
+
     public IReadOnlyDictionary<string, string>? Metadata { get; init; }
 }
 
@@ -83,6 +109,16 @@ public sealed record Invoice
 {
     public const string IdPrefix = "in";
 
+    /// <summary>Most lines an invoice holds.</summary>
+    public const int MaxLines = 250;
+
+    /// <summary>Longest <c>days_until_due</c> accepted.</summary>
+    public const int MaxDaysUntilDue = 730;
+
+    public const int MaxDescriptionLength = 1500;
+
+    public const int MaxFooterLength = 5000;
+
     public required string Id { get; init; }
 
     public required string CustomerId { get; init; }
@@ -104,6 +140,9 @@ public sealed record Invoice
 
     public string? Description { get; init; }
 
+    /// <summary>Text printed after the totals of the PDF.</summary>
+    public string? Footer { get; init; }
+
     public IReadOnlyList<InvoiceLine> Lines { get; init; } = [];
 
     public IReadOnlyList<TaxRate> DefaultTaxRates { get; init; } = [];
@@ -119,6 +158,16 @@ public sealed record Invoice
 
     public DateTimeOffset? FinalizedAt { get; init; }
 
+    /// <summary>
+    /// When a finalization that takes an account-wide number began (set before the number is reserved, so the draft can
+    /// no longer be deleted: a reserved number must end on this invoice). Null otherwise.
+    /// </summary>
+    public DateTimeOffset? FinalizationStartedAt { get; init; }
+
+    /// <summary>
+    /// For <c>send_invoice</c>: on a draft, a due date set explicitly (else <c>finalized_at + days_until_due</c> is
+    /// used); from finalization on, the due date.
+    /// </summary>
     public DateTimeOffset? DueDate { get; init; }
 
     public DateTimeOffset? PaidAt { get; init; }
@@ -187,8 +236,10 @@ public sealed record Invoice
         var errors = new ValidationErrors();
         errors.AddIf(!Domain.Currency.TryFromCode(input.Currency, out var currency), "currency", "Must be a supported ISO 4217 currency code.");
         errors.AddIf(input.CollectionMethod == CollectionMethod.SendInvoice && input.DaysUntilDue is null or < 0, "days_until_due", "Is required for send_invoice.");
-        errors.AddIf(input.Lines.Count > 250, "lines", "At most 250 lines are allowed.");
-        errors.AddIf(input.Description is { Length: > 1500 }, "description", "Must be at most 1500 characters.");
+        errors.AddIf(input.DaysUntilDue is > MaxDaysUntilDue, "days_until_due", $"Must be at most {MaxDaysUntilDue}.");
+        errors.AddIf(input.Lines.Count > MaxLines, "lines", $"At most {MaxLines} lines are allowed.");
+        errors.AddIf(input.Description is { Length: > MaxDescriptionLength }, "description", $"Must be at most {MaxDescriptionLength} characters.");
+        errors.AddIf(input.Footer is { Length: > MaxFooterLength }, "footer", $"Must be at most {MaxFooterLength} characters.");
         Domain.Metadata.Validate(input.Metadata, errors);
         errors.ThrowIfAny();
         var discount = input.Discounts.FirstOrDefault(d => d.AppliesTo(currency!.Code, now));
@@ -203,6 +254,7 @@ public sealed record Invoice
             CollectionMethod = input.CollectionMethod,
             DaysUntilDue = input.DaysUntilDue,
             Description = input.Description,
+            Footer = string.IsNullOrWhiteSpace(input.Footer) ? null : input.Footer,
             DefaultTaxRates = input.DefaultTaxRates,
             AppliedDiscount = discount,
             StartingBalance = input.CustomerBalance,
@@ -220,24 +272,33 @@ public sealed record Invoice
 
     // ---------------------------------------------------------------- draft edits
 
-    /// <summary>Adds lines to a draft and recomputes.</summary>
+    /// <summary>Adds lines to a draft (at most <see cref="MaxLines"/> in all) and recomputes every total.</summary>
     public Invoice AddLines(IReadOnlyList<InvoiceLine> lines)
     {
         ArgumentNullException.ThrowIfNull(lines);
         EnsureDraft("edited");
+        if (Lines.Count + lines.Count > MaxLines)
+        {
+            throw DomainValidationException.For("lines", $"An invoice holds at most {MaxLines} lines; this one has {Lines.Count}.");
+        }
+
         return Bump(Recalculate([.. Lines, .. lines]));
     }
 
-    /// <summary>Removes a line from a draft and recomputes.</summary>
+    /// <summary>
+    /// Removes a one-off line from a draft and recomputes. Subscription and proration lines bill what a subscription
+    /// owes and cannot be removed (Stripe's rule for subscription line items).
+    /// </summary>
     public Invoice RemoveLine(string lineId)
     {
         EnsureDraft("edited");
-        if (!Lines.Any(l => string.Equals(l.Id, lineId, StringComparison.Ordinal)))
+        var line = Lines.FirstOrDefault(l => string.Equals(l.Id, lineId, StringComparison.Ordinal)) ?? throw new NotFoundException("invoice_line", lineId);
+        if (line.Kind != InvoiceLineKind.OneOff)
         {
-            throw new NotFoundException("invoice_line", lineId);
+            throw new InvalidStateException($"Line '{lineId}' is a {Subscriptions.Subscription.Wire(line.Kind)} line: it bills what a subscription owes and cannot be removed.", "line_not_removable");
         }
 
-        return Bump(Recalculate([.. Lines.Where(l => !string.Equals(l.Id, lineId, StringComparison.Ordinal))]));
+        return Bump(Recalculate([.. Lines.Where(l => !ReferenceEquals(l, line))]));
     }
 
     /// <summary>Replaces the default tax rates of a draft and recomputes.</summary>
@@ -247,8 +308,81 @@ public sealed record Invoice
         return Bump((this with { DefaultTaxRates = rates }).Recalculate(Lines));
     }
 
-    /// <summary>Throws unless the invoice is a draft (only drafts can be deleted).</summary>
-    public void EnsureDeletable() => EnsureDraft("deleted");
+    /// <summary>
+    /// Puts <paramref name="discount"/> on a draft as its own discount (null: no discount at all, not even the customer's
+    /// or subscription's) and recomputes. Giving back a use of the discount it replaces is the caller's job
+    /// (<see cref="Discount.ReleaseInvoice"/> on its owner).
+    /// </summary>
+    public Invoice WithDiscount(Discount? discount)
+    {
+        EnsureDraft("edited");
+        if (discount?.Coupon is { AmountOff: not null, Currency: { } couponCurrency } && !string.Equals(couponCurrency, Currency, StringComparison.OrdinalIgnoreCase))
+        {
+            throw DomainValidationException.For("coupon", $"Coupon '{discount.Coupon.Id}' takes an amount off in {couponCurrency}; this invoice is in {Currency}.");
+        }
+
+        return Bump((this with { AppliedDiscount = discount }).Recalculate(Lines));
+    }
+
+    /// <summary>Applies <paramref name="changes"/> to a draft (see <see cref="InvoiceDraftChanges"/>) and recomputes.</summary>
+    public Invoice Update(InvoiceDraftChanges changes, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        EnsureDraft("edited");
+        var errors = new ValidationErrors();
+        var method = changes.CollectionMethod ?? CollectionMethod;
+        errors.AddIf(changes.Description is { Length: > MaxDescriptionLength }, "description", $"Must be at most {MaxDescriptionLength} characters.");
+        errors.AddIf(changes.Footer is { Length: > MaxFooterLength }, "footer", $"Must be at most {MaxFooterLength} characters.");
+        errors.AddIf(changes.DaysUntilDue is < 0 or > MaxDaysUntilDue, "days_until_due", $"Must be from 0 to {MaxDaysUntilDue}.");
+        errors.AddIf(changes.DueDate is { } due && (due <= now || due > now.AddYears(5)), "due_date", "Must be in the future and at most five years ahead.");
+        errors.AddIf(changes.DaysUntilDue is not null && changes.DueDate is not null, "due_date", "Give days_until_due or due_date, not both.");
+        errors.AddIf(method == CollectionMethod.ChargeAutomatically && (changes.DaysUntilDue is not null || changes.DueDate is not null),
+            changes.DueDate is not null ? "due_date" : "days_until_due", "Only send_invoice invoices have a due date.");
+        Domain.Metadata.Validate(changes.Metadata, errors);
+        var metadata = Domain.Metadata.Merge(Metadata, changes.Metadata);
+        errors.AddIf(metadata.Count > Domain.Metadata.MaxKeys, "metadata", $"At most {Domain.Metadata.MaxKeys} keys are allowed.");
+        int? daysUntilDue = method == CollectionMethod.ChargeAutomatically ? null : changes.DaysUntilDue ?? (changes.DueDate is null ? DaysUntilDue : null);
+        DateTimeOffset? dueDate = method == CollectionMethod.ChargeAutomatically ? null : changes.DueDate ?? (changes.DaysUntilDue is null ? DueDate : null);
+        errors.AddIf(method == CollectionMethod.SendInvoice && daysUntilDue is null && dueDate is null, "days_until_due", "Is required for send_invoice (or give due_date).");
+        errors.ThrowIfAny();
+        var updated = this with
+        {
+            Description = changes.Description is null ? Description : NullIfBlank(changes.Description),
+            Footer = changes.Footer is null ? Footer : NullIfBlank(changes.Footer),
+            CollectionMethod = method,
+            DaysUntilDue = daysUntilDue,
+            DueDate = dueDate,
+            DefaultTaxRates = changes.DefaultTaxRates ?? DefaultTaxRates,
+            Metadata = metadata,
+        };
+        return Bump(changes.DefaultTaxRates is null ? updated : updated.Recalculate(Lines));
+    }
+
+    /// <summary>
+    /// Throws unless the invoice may be deleted: only a draft (Stripe's rule), not one of a subscription (those are
+    /// finalized and voided, so the generator keeps knowing their periods were billed), and not one whose
+    /// finalization with an account-wide number has begun.
+    /// </summary>
+    public void EnsureDeletable()
+    {
+        EnsureDraft("deleted");
+        if (SubscriptionId is { } subscriptionId)
+        {
+            throw new InvalidStateException($"Invoice '{Id}' bills subscription '{subscriptionId}': finalize and void it instead of deleting it.", "invoice_for_subscription");
+        }
+
+        if (FinalizationStartedAt is not null)
+        {
+            throw new InvalidStateException($"Invoice '{Id}' is being finalized with an account-wide number and can no longer be deleted.", "invoice_number_reserved");
+        }
+    }
+
+    /// <summary>Marks a draft whose finalization is about to reserve an account-wide number (see <see cref="FinalizationStartedAt"/>).</summary>
+    public Invoice MarkFinalizing(DateTimeOffset now)
+    {
+        EnsureDraft("finalized");
+        return FinalizationStartedAt is null ? this with { FinalizationStartedAt = now } : this;
+    }
 
     // ---------------------------------------------------------------- lifecycle
 
@@ -274,7 +408,9 @@ public sealed record Invoice
             Number = number,
             FinalizedAt = now,
             PaidAt = due == 0 ? now : null,
-            DueDate = CollectionMethod == CollectionMethod.SendInvoice ? now.AddDays(DaysUntilDue ?? 30) : null,
+            DueDate = CollectionMethod != CollectionMethod.SendInvoice ? null
+                : DueDate is { } explicitDue ? (explicitDue > now ? explicitDue : now)
+                : now.AddDays(Math.Min(DaysUntilDue ?? 30, MaxDaysUntilDue)),
             StartingBalance = customerBalance,
             EndingBalance = ending,
             AmountDue = due,
@@ -341,6 +477,8 @@ public sealed record Invoice
     }
 
     private void EnsureDraft(string verb) => EnsureStatus(verb, InvoiceStatus.Draft);
+
+    private static string? NullIfBlank(string text) => string.IsNullOrWhiteSpace(text) ? null : text;
 
     // ---------------------------------------------------------------- calculation
 

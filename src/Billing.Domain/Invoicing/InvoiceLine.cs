@@ -70,6 +70,7 @@ public sealed record PendingInvoiceItem
         errors.AddIf(string.IsNullOrWhiteSpace(description) || description.Length > 500, "description", "Is required, at most 500 characters.");
         errors.AddIf(quantity < 1, "quantity", "Must be at least 1.");
         errors.AddIf(Math.Abs(unitAmount) > Catalog.Price.MaxAmount, "unit_amount", "Is too large.");
+        errors.AddIf(quantity >= 1 && Int128.Abs((Int128)unitAmount * quantity) > Catalog.Price.MaxAmount, "quantity", $"unit_amount × quantity must be at most {Catalog.Price.MaxAmount} in absolute value.");
         errors.ThrowIfAny();
         return new PendingInvoiceItem
         {
@@ -87,6 +88,41 @@ public sealed record PendingInvoiceItem
             TaxRates = taxRates,
             Discountable = discountable,
             Created = now,
+        };
+    }
+
+    /// <summary>
+    /// The pending item a proration line of a draft consumed, put back when that draft is deleted, so what a
+    /// subscription change owes is billed by the next invoice instead of being lost. A proration item's time is its
+    /// period start, which becomes <see cref="Created"/> again.
+    /// </summary>
+    public static PendingInvoiceItem FromProrationLine(InvoiceLine line, string customerId, string currency)
+    {
+        ArgumentNullException.ThrowIfNull(line);
+        if (line.Kind != InvoiceLineKind.Proration || line.PendingItemId is not { } id)
+        {
+            throw new ArgumentException("Only a proration line made from a pending item can become one again.", nameof(line));
+        }
+
+        return new PendingInvoiceItem
+        {
+            Id = id,
+            CustomerId = customerId,
+            Currency = currency,
+            SubscriptionId = line.SubscriptionId,
+            SubscriptionItemId = line.SubscriptionItemId,
+            Kind = line.Kind,
+            Description = line.Description,
+            PeriodStart = line.PeriodStart,
+            PeriodEnd = line.PeriodEnd,
+            Quantity = line.Quantity,
+            UnitAmount = line.UnitAmount,
+            Amount = line.Amount,
+            PriceId = line.PriceId,
+            ProductId = line.ProductId,
+            Discountable = line.Discountable,
+            TaxRates = line.TaxRates,
+            Created = line.PeriodStart,
         };
     }
 

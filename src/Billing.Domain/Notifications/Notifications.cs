@@ -26,10 +26,11 @@ public static class EventTypes
     public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
     {
         "customer.created", "customer.updated", "customer.deleted",
+        "customer.discount.created", "customer.discount.updated", "customer.discount.deleted",
         "customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted",
         "customer.subscription.paused", "customer.subscription.resumed", "customer.subscription.trial_will_end",
         "invoice.created", "invoice.finalized", "invoice.paid", "invoice.payment_failed", "invoice.payment_action_required",
-        "invoice.voided", "invoice.marked_uncollectible",
+        "invoice.updated", "invoice.deleted", "invoice.voided", "invoice.marked_uncollectible",
         "credit_note.created", "credit_note.updated", "credit_note.voided",
         "payment.succeeded", "payment.failed", "payment.requires_action", "refund.created", "refund.updated",
         "charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed",

@@ -123,13 +123,15 @@ public sealed record CustomerResponse(
     DateTimeOffset Created,
     string? TestClock,
     bool Deleted,
-    DateTimeOffset? DeletedAt)
+    DateTimeOffset? DeletedAt,
+    Invoices.DiscountResponse? Discount)
 {
     public string Object => "customer";
 
     public static CustomerResponse From(Customer c)
     {
         ArgumentNullException.ThrowIfNull(c);
-        return new(c.Id, c.Email, c.Name, c.BillingAddress, c.PreferredCurrency?.ToLowerInvariant(), c.TimeZone, c.TaxIds, c.Metadata, c.InvoicePrefix, c.Created, c.TestClockId, c.Deleted, c.DeletedAt);
+        return new(c.Id, c.Email, c.Name, c.BillingAddress, c.PreferredCurrency?.ToLowerInvariant(), c.TimeZone, c.TaxIds, c.Metadata, c.InvoicePrefix, c.Created, c.TestClockId, c.Deleted, c.DeletedAt,
+            Invoices.DiscountResponse.From(c.Discount));
     }
 }

@@ -10,7 +10,7 @@ namespace Billing.Functions.Invoices;
 /// <summary>
 /// Resolves ids sent by clients (prices, tax rates, coupons) into the snapshots billing uses, reporting unknown or
 /// unusable ones as field errors; stores coupons (partition <c>coupons</c>, row <c>coupon|{id}</c>) and tax rates
-/// (partition <c>tax_rates</c>, row <c>txr|{desc id}</c>) and counts coupon redemptions.
+/// (partition <c>tax_rates</c>, row <c>txr|{desc id}</c>). Redemptions are counted by <see cref="CouponRedemptions"/>.
 /// </summary>
 public sealed partial class BillingReferences(ICatalogStore catalog, TableInvoicingStore store)
 {
@@ -106,36 +106,6 @@ public sealed partial class BillingReferences(ICatalogStore catalog, TableInvoic
     /// <summary>Coupons in id order (ids may be chosen by the merchant, so they do not sort by time).</summary>
     public Task<ListPage<Coupon>> ListCouponsAsync(int limit, string? startingAfter, CancellationToken cancellationToken = default) =>
         store.Table.ListAsync<Coupon>(TableInvoicingStore.CouponPartition, "coupon|", startingAfter is null ? null : TableInvoicingStore.CouponRow(startingAfter), limit, cancellationToken: cancellationToken);
-
-    /// <summary>
-    /// Applies coupon <paramref name="couponId"/> for a customer (and subscription): counts the redemption on the coupon
-    /// row first (If-Match), then returns the discount for the caller to save. A crash in between over-counts one
-    /// redemption, never under-counts.
-    /// </summary>
-    public async Task<Discount> RedeemAsync(string couponId, string customerId, string? subscriptionId, DateTimeOffset now, CancellationToken cancellationToken = default)
-    {
-        if (!IsCouponId(couponId))
-        {
-            throw DomainValidationException.For("coupon", $"No such coupon: '{couponId}'.");
-        }
-
-        Discount? discount = null;
-        try
-        {
-            await store.Table.UpdateAsync<Coupon>(TableInvoicingStore.CouponPartition, TableInvoicingStore.CouponRow(couponId), "coupon", coupon =>
-            {
-                var (applied, counted) = Discount.Apply(coupon, customerId, subscriptionId, Ids.New(Discount.IdPrefix, now), now);
-                discount = applied;
-                return counted;
-            }, cancellationToken: cancellationToken);
-        }
-        catch (NotFoundException)
-        {
-            throw DomainValidationException.For("coupon", $"No such coupon: '{couponId}'.");
-        }
-
-        return discount!;
-    }
 
     [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
     private static partial Regex CouponIdPattern();

@@ -133,6 +133,7 @@ public sealed partial class InvoiceDocuments(StorageClients clients, InvoicePdfR
             AmountPaid = invoice.AmountPaid > 0 ? M(invoice.AmountPaid) : null,
             AmountRemaining = M(invoice.AmountRemaining),
             Memo = invoice.Description,
+            Footer = invoice.Footer,
             GeneratedAt = finalized,
         };
     }

@@ -27,8 +27,43 @@ public sealed record InvoiceCreateRequest
 
     public string? Description { get; init; }
 
+    /// <summary>Text printed after the totals of the PDF (payment instructions, legal mentions).</summary>
+    public string? Footer { get; init; }
+
     public IReadOnlyDictionary<string, string>? Metadata { get; init; }
 }
+
+/// <summary>
+/// Body of <c>PATCH /api/invoices/{id}</c> (drafts only). A field left out is unchanged; an empty <c>description</c>,
+/// <c>footer</c> or <c>coupon</c> removes it; <c>default_tax_rates</c> replaces the list; metadata merges.
+/// </summary>
+public sealed record InvoiceUpdateRequest
+{
+    public string? Description { get; init; }
+
+    public string? Footer { get; init; }
+
+    public CollectionMethod? CollectionMethod { get; init; }
+
+    /// <summary>For <c>send_invoice</c>: due this many days after finalization (0 to 730).</summary>
+    public int? DaysUntilDue { get; init; }
+
+    /// <summary>For <c>send_invoice</c>: an explicit due date (instead of <c>days_until_due</c>).</summary>
+    public DateTimeOffset? DueDate { get; init; }
+
+    /// <summary>A coupon redeemed for this invoice, which then wins over the customer's or subscription's discount; "" for no discount at all.</summary>
+    public string? Coupon { get; init; }
+
+    public IReadOnlyList<string>? DefaultTaxRates { get; init; }
+
+    public IReadOnlyDictionary<string, string>? Metadata { get; init; }
+}
+
+/// <summary>Body of <c>POST /api/invoices/{id}/lines</c>: one-off lines to add to a draft.</summary>
+public sealed record InvoiceLinesRequest(IReadOnlyList<InvoiceItemRequest>? Lines);
+
+/// <summary>Body of <c>POST /api/customers/{id}/discount</c>.</summary>
+public sealed record CustomerDiscountRequest(string? Coupon);
 
 /// <summary>Body of <c>POST /api/invoices/{id}/pay</c>.</summary>
 public sealed record InvoicePayRequest(bool? PaidOutOfBand);

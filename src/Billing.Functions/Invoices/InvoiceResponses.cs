@@ -65,6 +65,14 @@ public sealed record DiscountResponse(string Id, string Coupon, decimal? Percent
         : new(d.Id, d.Coupon.Id, d.Coupon.PercentOff, d.Coupon.AmountOff, d.Coupon.Currency?.ToLowerInvariant(), d.Coupon.Duration, d.Start, d.End);
 }
 
+/// <summary>A deleted draft invoice on the wire (Stripe's deleted object).</summary>
+public sealed record DeletedInvoiceResponse(string Id)
+{
+    public string Object => "invoice";
+
+    public bool Deleted => true;
+}
+
 /// <summary>An invoice on the wire: money in minor units, lowercase currency, totals as Stripe names them.</summary>
 public sealed record InvoiceResponse
 {
@@ -87,6 +95,10 @@ public sealed record InvoiceResponse
     public CollectionMethod CollectionMethod { get; init; }
 
     public string? Description { get; init; }
+
+    public string? Footer { get; init; }
+
+    public int? DaysUntilDue { get; init; }
 
     public required IReadOnlyList<InvoiceLineResponse> Lines { get; init; }
 
@@ -165,6 +177,8 @@ public sealed record InvoiceResponse
             BillingReason = i.BillingReason,
             CollectionMethod = i.CollectionMethod,
             Description = i.Description,
+            Footer = i.Footer,
+            DaysUntilDue = i.DaysUntilDue,
             Lines = [.. i.Lines.Select(InvoiceLineResponse.From)],
             Subtotal = i.Subtotal,
             TotalDiscount = i.TotalDiscount,

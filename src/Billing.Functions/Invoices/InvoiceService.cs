@@ -11,9 +11,9 @@ using Microsoft.Extensions.Options;
 namespace Billing.Functions.Invoices;
 
 /// <summary>
-/// Invoice use cases over the customer partition: create drafts, finalize (number + customer balance + subscription
-/// status in one transaction, then the PDF), collect (attempt intent → gateway → outcome), pay out of band, void,
-/// mark uncollectible and issue credit notes. Every write is a <see cref="PartitionBatch"/> with the ETags of what was
+/// Invoice use cases over the customer partition: create drafts, edit drafts (fields, discount, one-off lines) and
+/// delete standalone ones, finalize (number + customer balance + subscription status in one transaction, then the
+/// PDF), collect (attempt intent → gateway → outcome), pay out of band, void, mark uncollectible and issue credit notes. Every write is a <see cref="PartitionBatch"/> with the ETags of what was
 /// read; a conflict reloads and re-applies, a bounded number of times, then 409.
 /// </summary>
 public sealed class InvoiceService(
@@ -26,6 +26,7 @@ public sealed class InvoiceService(
     IBillingClock clock,
     INotifier notifier,
     SubscriptionSchedule schedule,
+    CouponRedemptions redemptions,
     Telemetry.BillingMetrics metrics)
 {
     public const string BalanceTransactionPrefix = "cbtxn";
@@ -65,6 +66,7 @@ public sealed class InvoiceService(
     /// <summary>
     /// A standalone draft: the one-off items given plus (by default) the customer's pending items in that currency, which
     /// are removed in the same transaction that saves the invoice (their lines keep their ids), so none is billed twice.
+    /// Its discount is the coupon given (redeemed for this invoice), else the customer's discount when it applies.
     /// </summary>
     public async Task<Invoice> CreateStandaloneAsync(InvoiceCreateRequest body, BillingReferences references, CancellationToken cancellationToken = default)
     {
@@ -79,70 +81,338 @@ public sealed class InvoiceService(
         customer.EnsureCanBeCharged();
         var defaultRates = await references.TaxRatesAsync(body.DefaultTaxRates, "default_tax_rates", errors, cancellationToken);
         var now = await clock.NowForAsync(customer, cancellationToken);
-        var lines = new List<InvoiceLine>();
-        for (var i = 0; i < (body.Items?.Count ?? 0); i++)
-        {
-            if (body.Items![i] is not { } item)
-            {
-                errors.Add($"items[{i}]", "Must be an item object.");
-                continue;
-            }
-
-            var rates = await references.TaxRatesAsync(item.TaxRates, $"items[{i}].tax_rates", errors, cancellationToken);
-            errors.AddIf(item.UnitAmount is null, $"items[{i}].unit_amount", "Is required.");
-            errors.AddIf(item.Quantity is < 1, $"items[{i}].quantity", "Must be at least 1.");
-            errors.AddIf(string.IsNullOrWhiteSpace(item.Description) || item.Description.Length > 500, $"items[{i}].description", "Is required, at most 500 characters.");
-            if (errors.IsEmpty)
-            {
-                lines.Add(PendingInvoiceItem.OneOff(Ids.New(PendingInvoiceItem.IdPrefix, now), customer.Id, currency!.Code, item.Description!, item.UnitAmount!.Value,
-                    item.Quantity ?? 1, now, taxRates: rates, discountable: item.Discountable ?? true).ToLine());
-            }
-        }
-
+        var lines = await OneOffLinesAsync(body.Items, "items", customer.Id, currency!.Code, now, references, errors, cancellationToken);
         errors.AddIf(body.Coupon is not null && await references.CouponAsync(body.Coupon, cancellationToken) is null, "coupon", $"No such coupon: '{body.Coupon}'.");
         errors.ThrowIfAny();
-        var discount = body.Coupon is { } couponId ? await references.RedeemAsync(couponId, customer.Id, null, now, cancellationToken) : null;
+        if (lines.Count == 0 && (body.IncludePendingItems == false || !(await store.PendingItemsAsync(customer.Id, cancellationToken)).Any(p => p.Value.Currency == currency.Code)))
+        {
+            throw DomainValidationException.For("items", "The invoice would be empty: give items or create pending items first."); // before a coupon is redeemed for it
+        }
+
+        var id = Ids.New(Invoice.IdPrefix, now);
+        var reservation = body.Coupon is { } couponId ? await redemptions.ReserveAsync(couponId, customer.Id, id, null, now, cancellationToken) : null;
+        try
+        {
+            for (var attempt = 0; attempt < MaxAttempts; attempt++)
+            {
+                var pending = body.IncludePendingItems == false ? []
+                    : (await store.PendingItemsAsync(customer.Id, cancellationToken)).Where(p => string.Equals(p.Value.Currency, currency.Code, StringComparison.Ordinal)).ToList();
+                var all = lines.Concat(InvoiceGenerator.PendingLines(pending.Select(p => p.Value), [])).ToList();
+                if (all.Count == 0)
+                {
+                    throw DomainValidationException.For("items", "The invoice would be empty: give items or create pending items first.");
+                }
+
+                var owner = await store.GetCustomerAsync(customer.Id, cancellationToken) ?? throw new NotFoundException("customer", customer.Id);
+                var balance = await BalanceAsync(customer.Id, currency.Code, cancellationToken);
+                var result = Invoice.CreateDraft(new InvoiceDraftInput
+                {
+                    CustomerId = customer.Id,
+                    Currency = currency.Code,
+                    BillingReason = BillingReason.Manual,
+                    CollectionMethod = body.CollectionMethod ?? CollectionMethod.ChargeAutomatically,
+                    DaysUntilDue = body.DaysUntilDue,
+                    Lines = all,
+                    DefaultTaxRates = defaultRates ?? [],
+                    Discounts = [.. new[] { reservation?.Discount, owner.Value.Discount }.OfType<Discount>()],
+                    CustomerBalance = balance?.Value.Balance ?? 0,
+                    Description = body.Description,
+                    Footer = body.Footer,
+                    Metadata = body.Metadata,
+                }, id, now);
+                var batch = new PartitionBatch(customer.Id);
+                foreach (var item in pending)
+                {
+                    batch.Delete(TableInvoicingStore.PendingItemRow(item.Value.Id), item.ETag);
+                }
+
+                reservation?.AddTo(batch);
+                AddCustomerDiscountUsage(batch, owner, result.UsedDiscount);
+                if (await TryInsertDraftAsync(result.Invoice, batch, cancellationToken))
+                {
+                    return result.Invoice;
+                }
+
+                if (reservation is not null)
+                {
+                    await redemptions.EnsureStillReservedAsync(reservation, cancellationToken);
+                }
+
+                await Backoff(attempt, cancellationToken);
+            }
+
+            throw new ConcurrencyConflictException("The customer's pending items changed concurrently too many times; retry the request.");
+        }
+        finally
+        {
+            await redemptions.SettleQuietlyAsync(reservation);
+        }
+    }
+
+    /// <summary>
+    /// Records that a new draft used the customer's own discount (<paramref name="used"/>, from
+    /// <see cref="InvoiceDraftResult.UsedDiscount"/>) on the customer row, in the transaction that saves the draft.
+    /// </summary>
+    public static void AddCustomerDiscountUsage(PartitionBatch batch, Stored<Customer> owner, Discount? used)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(owner);
+        var updated = owner.Value.WithDiscountUsage(used);
+        if (!ReferenceEquals(updated, owner.Value))
+        {
+            batch.Replace(TableCustomerStore.Row, updated, owner.ETag);
+        }
+    }
+
+    // ---------------------------------------------------------------- draft edits
+
+    /// <summary>
+    /// Edits a draft (Stripe's invoice update): description, footer, collection method with days until due or a due
+    /// date, default tax rates, metadata, and its discount (<c>coupon</c>: a coupon redeemed for this invoice, which
+    /// then wins over the customer's or subscription's; empty: no discount). Totals are recomputed. A use of the
+    /// customer's or subscription's discount that the draft gives up is given back in the same transaction.
+    /// </summary>
+    public async Task<Invoice> UpdateDraftAsync(string invoiceId, InvoiceUpdateRequest body, BillingReferences references, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        ArgumentNullException.ThrowIfNull(references);
+        var located = await LoadAsync(invoiceId, cancellationToken);
+        var customerId = located.Value.CustomerId;
+        var errors = new ValidationErrors();
+        var rates = await references.TaxRatesAsync(body.DefaultTaxRates, "default_tax_rates", errors, cancellationToken);
+        var coupon = body.Coupon is { Length: > 0 } couponId ? await references.CouponAsync(couponId, cancellationToken) : null;
+        errors.AddIf(body.Coupon is { Length: > 0 } && coupon is null, "coupon", $"No such coupon: '{body.Coupon}'.");
+        errors.AddIf(coupon is { AmountOff: not null } && !string.Equals(coupon.Currency, located.Value.Currency, StringComparison.OrdinalIgnoreCase),
+            "coupon", $"Coupon '{body.Coupon}' takes an amount off in another currency than the invoice's.");
+        errors.ThrowIfAny();
+        var changes = new InvoiceDraftChanges
+        {
+            Description = body.Description,
+            Footer = body.Footer,
+            CollectionMethod = body.CollectionMethod,
+            DaysUntilDue = body.DaysUntilDue,
+            DueDate = body.DueDate,
+            DefaultTaxRates = rates,
+            Metadata = body.Metadata,
+        };
+        var now = await NowAsync(customerId, cancellationToken);
+        var edited = located.Value.Update(changes, now); // 409 unless a draft, 400 for bad values: before anything is written
+        if (body is { Description: null, Footer: null, CollectionMethod: null, DaysUntilDue: null, DueDate: null, Coupon: null, DefaultTaxRates: null, Metadata: null })
+        {
+            return located.Value;
+        }
+
+        var reservation = coupon is not null && !string.Equals(located.Value.AppliedDiscount?.Coupon.Id, coupon.Id, StringComparison.Ordinal)
+            ? await redemptions.ReserveAsync(coupon.Id, customerId, invoiceId, null, now, cancellationToken)
+            : null;
+        try
+        {
+            for (var attempt = 0; attempt < MaxAttempts; attempt++)
+            {
+                var loaded = await store.GetInvoiceAsync(customerId, invoiceId, cancellationToken) ?? throw new NotFoundException("invoice", invoiceId);
+                edited = loaded.Value.Update(changes, now);
+                var batch = new PartitionBatch(customerId);
+                if (body.Coupon is not null)
+                {
+                    var next = body.Coupon.Length == 0 ? null
+                        : reservation?.Discount ?? (string.Equals(loaded.Value.AppliedDiscount?.Coupon.Id, body.Coupon, StringComparison.Ordinal) ? loaded.Value.AppliedDiscount : null);
+                    if (next is null && body.Coupon.Length > 0)
+                    {
+                        // The draft held this coupon when the request began and lost it since: redeem it afresh.
+                        throw new ConcurrencyConflictException($"The discount of invoice '{invoiceId}' changed concurrently; retry the request.");
+                    }
+
+                    if (!string.Equals(next?.Id, loaded.Value.AppliedDiscount?.Id, StringComparison.Ordinal))
+                    {
+                        await AddDiscountReleaseAsync(batch, loaded.Value, cancellationToken);
+                        edited = edited.WithDiscount(next) with { Version = edited.Version };
+                        if (reservation is not null && ReferenceEquals(next, reservation.Discount))
+                        {
+                            reservation.AddTo(batch);
+                        }
+                    }
+                }
+
+                batch.Replace(TableInvoicingStore.InvoiceRow(invoiceId), edited, loaded.ETag, TableInvoicingStore.InvoiceColumns(edited));
+                if (await batch.TrySubmitAsync(store.Client, cancellationToken))
+                {
+                    await PublishUpdatedAsync(edited, cancellationToken);
+                    return edited;
+                }
+
+                if (reservation is not null)
+                {
+                    await redemptions.EnsureStillReservedAsync(reservation, cancellationToken);
+                }
+
+                await Backoff(attempt, cancellationToken);
+            }
+
+            throw new ConcurrencyConflictException("The invoice was changed concurrently too many times; retry the request.");
+        }
+        finally
+        {
+            await redemptions.SettleQuietlyAsync(reservation);
+        }
+    }
+
+    /// <summary>Adds one-off lines to a draft (of a subscription too, like Stripe's invoice items) and recomputes every total.</summary>
+    public async Task<Invoice> AddLinesAsync(string invoiceId, InvoiceLinesRequest body, BillingReferences references, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        ArgumentNullException.ThrowIfNull(references);
+        var located = await LoadAsync(invoiceId, cancellationToken);
+        var customerId = located.Value.CustomerId;
+        var errors = new ValidationErrors();
+        errors.AddIf(body.Lines is null or { Count: 0 }, "lines", "At least one line is required.");
+        errors.AddIf(body.Lines is { Count: > 100 }, "lines", "At most 100 lines can be added at once.");
+        errors.ThrowIfAny();
+        var now = await NowAsync(customerId, cancellationToken);
+        var lines = await OneOffLinesAsync(body.Lines, "lines", customerId, located.Value.Currency, now, references, errors, cancellationToken);
+        errors.ThrowIfAny();
+        return await EditAsync(customerId, invoiceId, invoice => invoice.AddLines(lines), cancellationToken);
+    }
+
+    /// <summary>Removes a one-off line from a draft and recomputes every total (subscription and proration lines stay: 409).</summary>
+    public async Task<Invoice> RemoveLineAsync(string invoiceId, string lineId, CancellationToken cancellationToken = default)
+    {
+        var located = await LoadAsync(invoiceId, cancellationToken);
+        if (!Ids.IsValid(lineId, InvoiceLine.IdPrefix))
+        {
+            throw new NotFoundException("invoice_line", lineId);
+        }
+
+        return await EditAsync(located.Value.CustomerId, invoiceId, invoice => invoice.RemoveLine(lineId), cancellationToken);
+    }
+
+    /// <summary>
+    /// Deletes a standalone draft (Stripe: only drafts, and not a subscription's). In the same transaction the proration
+    /// items it consumed become pending again (billed by the next invoice, never lost) and a use of the customer's
+    /// discount is given back; then its index row goes. A draft that holds an account-wide number reservation (row
+    /// <c>claim|{id}</c> in partition <c>numbering</c>), or whose finalization with one has begun, is 409
+    /// <c>invoice_number_reserved</c>: that number must end on it. A coupon redeemed for the draft stays counted.
+    /// </summary>
+    public async Task<Invoice> DeleteDraftAsync(string invoiceId, CancellationToken cancellationToken = default)
+    {
+        var located = await LoadAsync(invoiceId, cancellationToken);
+        var customerId = located.Value.CustomerId;
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            var pending = body.IncludePendingItems == false ? []
-                : (await store.PendingItemsAsync(customer.Id, cancellationToken)).Where(p => string.Equals(p.Value.Currency, currency!.Code, StringComparison.Ordinal)).ToList();
-            var all = lines.Concat(InvoiceGenerator.PendingLines(pending.Select(p => p.Value), [])).ToList();
-            if (all.Count == 0)
+            var loaded = await store.GetInvoiceAsync(customerId, invoiceId, cancellationToken) ?? throw new NotFoundException("invoice", invoiceId);
+            var invoice = loaded.Value;
+            invoice.EnsureDeletable();
+            if (await store.GetAsync<NumberReservation>(AccountNumbering.Partition, AccountNumbering.ClaimRow(invoiceId), cancellationToken) is { } claim)
             {
-                throw DomainValidationException.For("items", "The invoice would be empty: give items or create pending items first.");
+                throw new InvalidStateException($"Invoice '{invoiceId}' holds the reserved number {claim.Value.Number}: it will be finalized with it, not deleted.", "invoice_number_reserved");
             }
 
-            var balance = await BalanceAsync(customer.Id, currency!.Code, cancellationToken);
-            var draft = Invoice.CreateDraft(new InvoiceDraftInput
+            var batch = new PartitionBatch(customerId).Delete(TableInvoicingStore.InvoiceRow(invoiceId), loaded.ETag);
+            var restored = invoice.Lines.Where(l => l is { Kind: InvoiceLineKind.Proration, PendingItemId: not null }).ToList();
+            if (restored.Count > PartitionBatch.MaxActions - 2)
             {
-                CustomerId = customer.Id,
-                Currency = currency.Code,
-                BillingReason = BillingReason.Manual,
-                CollectionMethod = body.CollectionMethod ?? CollectionMethod.ChargeAutomatically,
-                DaysUntilDue = body.DaysUntilDue,
-                Lines = all,
-                DefaultTaxRates = defaultRates ?? [],
-                Discounts = discount is null ? [] : [discount],
-                CustomerBalance = balance?.Value.Balance ?? 0,
-                Description = body.Description,
-                Metadata = body.Metadata,
-            }, Ids.New(Invoice.IdPrefix, now), now).Invoice;
-            var batch = new PartitionBatch(customer.Id);
-            foreach (var item in pending)
-            {
-                batch.Delete(TableInvoicingStore.PendingItemRow(item.Value.Id), item.ETag);
+                throw new InvalidStateException($"Invoice '{invoiceId}' holds {restored.Count} proration lines, too many to return in one transaction; finalize it instead.", "invoice_too_large_to_delete");
             }
 
-            if (await TryInsertDraftAsync(draft, batch, cancellationToken))
+            foreach (var line in restored)
             {
-                return draft;
+                batch.Insert(TableInvoicingStore.PendingItemRow(line.PendingItemId!), PendingInvoiceItem.FromProrationLine(line, customerId, invoice.Currency));
+            }
+
+            await AddDiscountReleaseAsync(batch, invoice, cancellationToken);
+            if (await batch.TrySubmitAsync(store.Client, cancellationToken))
+            {
+                await store.RemoveIndexAsync(TableInvoicingStore.InvoiceIndex, invoiceId, cancellationToken);
+                await PublishAsync("invoice.deleted", invoice, cancellationToken: cancellationToken);
+                return invoice;
             }
 
             await Backoff(attempt, cancellationToken);
         }
 
-        throw new ConcurrencyConflictException("The customer's pending items changed concurrently too many times; retry the request.");
+        throw new ConcurrencyConflictException("The invoice was changed concurrently too many times; retry the request.");
     }
+
+    /// <summary>Applies <paramref name="change"/> to a draft and saves it with its ETag, re-applying on a conflict.</summary>
+    private async Task<Invoice> EditAsync(string customerId, string invoiceId, Func<Invoice, Invoice> change, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var loaded = await store.GetInvoiceAsync(customerId, invoiceId, cancellationToken) ?? throw new NotFoundException("invoice", invoiceId);
+            var edited = change(loaded.Value);
+            if (await new PartitionBatch(customerId)
+                .Replace(TableInvoicingStore.InvoiceRow(invoiceId), edited, loaded.ETag, TableInvoicingStore.InvoiceColumns(edited))
+                .TrySubmitAsync(store.Client, cancellationToken))
+            {
+                await PublishUpdatedAsync(edited, cancellationToken);
+                return edited;
+            }
+
+            await Backoff(attempt, cancellationToken);
+        }
+
+        throw new ConcurrencyConflictException("The invoice was changed concurrently too many times; retry the request.");
+    }
+
+    /// <summary>
+    /// When the draft's discount is the customer's or its subscription's (one use recorded there when the draft was
+    /// made), adds the write that gives that use back: a <c>once</c> discount then reduces the next invoice instead.
+    /// </summary>
+    private async Task AddDiscountReleaseAsync(PartitionBatch batch, Invoice draft, CancellationToken cancellationToken)
+    {
+        if (draft.AppliedDiscount is not { } applied)
+        {
+            return;
+        }
+
+        if (await store.GetCustomerAsync(draft.CustomerId, cancellationToken) is { Value.Discount: { } own } owner && string.Equals(own.Id, applied.Id, StringComparison.Ordinal))
+        {
+            var released = owner.Value.WithDiscountUsage(own.ReleaseInvoice(draft.Id));
+            if (!ReferenceEquals(released.Discount, own))
+            {
+                batch.Replace(TableCustomerStore.Row, released, owner.ETag);
+            }
+        }
+        else if (draft.SubscriptionId is { } subscriptionId
+            && await store.GetSubscriptionAsync(draft.CustomerId, subscriptionId, cancellationToken) is { Value.Discount: { } subscriptionDiscount } subscription
+            && string.Equals(subscriptionDiscount.Id, applied.Id, StringComparison.Ordinal))
+        {
+            var released = subscription.Value.WithDiscountUsage(subscriptionDiscount.ReleaseInvoice(draft.Id));
+            if (!ReferenceEquals(released.Discount, subscriptionDiscount))
+            {
+                batch.Replace(TableInvoicingStore.SubscriptionRow(subscriptionId), released, subscription.ETag, TableInvoicingStore.SubscriptionColumns(released));
+            }
+        }
+    }
+
+    /// <summary>Validated one-off lines (<c>amount = unit_amount × quantity</c>) for <paramref name="field"/>; problems go to <paramref name="errors"/>.</summary>
+    private static async Task<List<InvoiceLine>> OneOffLinesAsync(IReadOnlyList<InvoiceItemRequest>? items, string field, string customerId, string currency, DateTimeOffset now,
+        BillingReferences references, ValidationErrors errors, CancellationToken cancellationToken)
+    {
+        var lines = new List<InvoiceLine>();
+        for (var i = 0; i < (items?.Count ?? 0); i++)
+        {
+            if (items![i] is not { } item)
+            {
+                errors.Add($"{field}[{i}]", "Must be an item object.");
+                continue;
+            }
+
+            var rates = await references.TaxRatesAsync(item.TaxRates, $"{field}[{i}].tax_rates", errors, cancellationToken);
+            errors.AddIf(item.UnitAmount is null, $"{field}[{i}].unit_amount", "Is required.");
+            errors.AddIf(item.Quantity is < 1, $"{field}[{i}].quantity", "Must be at least 1.");
+            errors.AddIf(string.IsNullOrWhiteSpace(item.Description) || item.Description.Length > 500, $"{field}[{i}].description", "Is required, at most 500 characters.");
+            if (errors.IsEmpty)
+            {
+                lines.Add(PendingInvoiceItem.OneOff(Ids.New(PendingInvoiceItem.IdPrefix, now), customerId, currency, item.Description!, item.UnitAmount!.Value,
+                    item.Quantity ?? 1, now, taxRates: rates, discountable: item.Discountable ?? true).ToLine());
+            }
+        }
+
+        return lines;
+    }
+
+    private Task PublishUpdatedAsync(Invoice invoice, CancellationToken cancellationToken) =>
+        PublishAsync("invoice.updated", invoice, $"invoice.updated:{invoice.Id}:v{invoice.Version}", cancellationToken: cancellationToken);
 
     /// <summary>
     /// draft → open (or paid when nothing is due): takes the next number, applies the customer balance and records its
@@ -169,6 +439,21 @@ public sealed class InvoiceService(
             string number;
             if (options.Value.IsAccountWide())
             {
+                if (invoice.FinalizationStartedAt is null)
+                {
+                    // Marked before the number is reserved, so a concurrent delete (If-Match) either wins before the
+                    // reservation, or fails: a reserved number always ends on this invoice.
+                    var marked = invoice.MarkFinalizing(now);
+                    if (!await new PartitionBatch(customerId)
+                        .Replace(TableInvoicingStore.InvoiceRow(invoice.Id), marked, loaded.ETag, TableInvoicingStore.InvoiceColumns(marked))
+                        .TrySubmitAsync(store.Client, cancellationToken))
+                    {
+                        await Backoff(attempt, cancellationToken);
+                    }
+
+                    continue;
+                }
+
                 (number, var reserved) = await accountNumbering.ReserveAsync(customerId, invoice.Id, now, cancellationToken);
                 commitment ??= reserved;
             }

@@ -11,9 +11,10 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace Billing.Functions.Invoices;
 
 /// <summary>
-/// <c>/api/invoices</c>: standalone drafts with one-off items, reads and lists (newest first), finalize (numbered, PDF
-/// stored once), void, mark uncollectible, pay (collect, or record a payment made outside) and the PDF. Admin only,
-/// except reads and the PDF, which a customer token gets for its own invoices.
+/// <c>/api/invoices</c>: standalone drafts with one-off items, reads and lists (newest first), draft edits (fields,
+/// discount, one-off lines) and deletion, finalize (numbered, PDF stored once), void, mark uncollectible, pay (collect,
+/// or record a payment made outside) and the PDF. Admin only, except reads and the PDF, which a customer token gets for
+/// its own invoices.
 /// </summary>
 public static class InvoicesApi
 {
@@ -46,6 +47,26 @@ public static class InvoicesApi
             var invoice = await LoadAsync(id, user, service, cancellationToken);
             return TypedResults.Ok(await WithPaymentAsync(invoice, service, cancellationToken));
         }).RequireAuthorization(AuthSetup.CustomerPolicy).WithSummary("Retrieve an invoice");
+
+        group.MapPatch("/{id}", async (string id, InvoiceUpdateRequest body, InvoiceService service, BillingReferences references, CancellationToken cancellationToken) =>
+            TypedResults.Ok(InvoiceResponse.From(await service.UpdateDraftAsync(id, body, references, cancellationToken))))
+            .RequireAuthorization(AuthSetup.AdminPolicy)
+            .WithSummary("Edit a draft: description, footer, collection method and due date, coupon, default tax rates, metadata (409 once finalized)");
+
+        group.MapDelete("/{id}", async (string id, InvoiceService service, CancellationToken cancellationToken) =>
+            TypedResults.Ok(new DeletedInvoiceResponse((await service.DeleteDraftAsync(id, cancellationToken)).Id)))
+            .RequireAuthorization(AuthSetup.AdminPolicy)
+            .WithSummary("Delete a standalone draft (its prorations become pending again); subscription drafts and finalized invoices are 409");
+
+        group.MapPost("/{id}/lines", async (string id, InvoiceLinesRequest body, InvoiceService service, BillingReferences references, CancellationToken cancellationToken) =>
+            TypedResults.Ok(InvoiceResponse.From(await service.AddLinesAsync(id, body, references, cancellationToken))))
+            .RequireAuthorization(AuthSetup.AdminPolicy)
+            .WithSummary("Add one-off lines to a draft; totals are recomputed");
+
+        group.MapDelete("/{id}/lines/{lineId}", async (string id, string lineId, InvoiceService service, CancellationToken cancellationToken) =>
+            TypedResults.Ok(InvoiceResponse.From(await service.RemoveLineAsync(id, lineId, cancellationToken))))
+            .RequireAuthorization(AuthSetup.AdminPolicy)
+            .WithSummary("Remove a one-off line from a draft; totals are recomputed");
 
         group.MapPost("/{id}/finalize", async (string id, ClaimsPrincipal user, InvoiceService service, CancellationToken cancellationToken) =>
         {

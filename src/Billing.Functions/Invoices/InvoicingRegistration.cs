@@ -7,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Billing.Functions.Invoices;
 
-/// <summary>Registers and maps subscriptions, invoices, coupons, tax rates and credit notes.</summary>
+/// <summary>Registers and maps subscriptions, invoices, coupons (and customer discounts), tax rates and credit notes.</summary>
 public static class InvoicingRegistration
 {
     public static IServiceCollection AddSubscriptionsAndInvoicing(this IServiceCollection services)
@@ -20,6 +20,9 @@ public static class InvoicingRegistration
         services.AddSingleton<IWorkHandler, ReservedNumberFinalizer>();
         services.AddSingleton<InvoiceDocuments>();
         services.AddSingleton<BillingReferences>();
+        services.AddSingleton<CouponRedemptions>();
+        services.AddSingleton<IWorkHandler, CouponRedemptionHandler>();
+        services.AddSingleton<CustomerDiscountService>();
         services.AddSingleton<InvoiceService>();
         services.AddSingleton<RefundCreditNoteService>();
         services.AddSingleton<IWorkHandler>(sp => sp.GetRequiredService<RefundCreditNoteService>());
@@ -39,6 +42,7 @@ public static class InvoicingRegistration
         routes.MapSubscriptionsApi();
         routes.MapInvoicesApi();
         routes.MapCouponsTaxRatesAndCreditNotesApi();
+        routes.MapCustomerDiscountsApi();
         return routes;
     }
 }

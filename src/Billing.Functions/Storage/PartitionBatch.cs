@@ -55,9 +55,12 @@ public sealed class PartitionBatch(string partitionKey)
         return this;
     }
 
+    private static bool RowGone(RequestFailedException e) => e.Status == 404 && e.ErrorCode == "ResourceNotFound";
+
     /// <summary>
-    /// Submits the batch. Returns false when a precondition failed (a row changed since it was read: 412, or a row to
-    /// insert already exists: 409) so the caller can reload and re-apply; other failures throw.
+    /// Submits the batch. Returns false when a precondition failed (a row changed since it was read: 412; a row to
+    /// insert already exists: 409; a row to replace or delete is gone since it was read, e.g. a deleted draft: 404
+    /// <c>ResourceNotFound</c>) so the caller can reload and re-apply; other failures throw.
     /// </summary>
     public async Task<bool> TrySubmitAsync(TableClient table, CancellationToken cancellationToken = default)
     {
@@ -72,11 +75,11 @@ public sealed class PartitionBatch(string partitionKey)
             await table.SubmitTransactionAsync(actions, cancellationToken);
             return true;
         }
-        catch (TableTransactionFailedException e) when (e.Status is 409 or 412)
+        catch (TableTransactionFailedException e) when (e.Status is 409 or 412 || RowGone(e))
         {
             return false;
         }
-        catch (RequestFailedException e) when (e.Status is 409 or 412)
+        catch (RequestFailedException e) when (e.Status is 409 or 412 || RowGone(e))
         {
             return false;
         }

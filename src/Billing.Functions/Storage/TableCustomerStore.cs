@@ -11,7 +11,8 @@ namespace Billing.Functions.Storage;
 /// </summary>
 public sealed class TableCustomerStore(StorageClients clients) : ICustomerStore
 {
-    private const string Row = "customer";
+    /// <summary>Row key of the customer record in its own partition.</summary>
+    public const string Row = "customer";
     private const string IndexPartition = "customers";
     private readonly JsonTable table = new(clients.Table(TableNames.Billing));
 

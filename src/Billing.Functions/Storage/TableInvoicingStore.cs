@@ -2,6 +2,7 @@ using System.Globalization;
 using Azure;
 using Azure.Data.Tables;
 using Billing.Domain;
+using Billing.Domain.Customers;
 using Billing.Domain.Invoicing;
 using Billing.Domain.Payments;
 using Billing.Domain.Subscriptions;
@@ -53,13 +54,14 @@ public sealed record CreateRequestEntry(string SubscriptionId);
 /// Subscriptions, invoices and everything that changes with them, in the <c>Billing</c> table. Partition = customer id;
 /// row keys are kind-prefixed: <c>sub|{desc id}</c>, <c>inv|{desc id}</c>, <c>ii|{desc id}</c> (pending invoice items),
 /// <c>cn|{desc id}</c> (credit notes), <c>bal|{CUR}</c> (balance per currency), <c>baltx|{desc id}</c> (balance
-/// transactions), <c>seq</c> (per-customer invoice numbers), <c>pay|{invoice id}|{nnnn}</c> (payment attempts) and
-/// <c>req|{hash}</c> (create requests). Because they share a partition, an invoice, its subscription, the balance and
+/// transactions), <c>seq</c> (per-customer invoice numbers), <c>pay|{invoice id}|{nnnn}</c> (payment attempts),
+/// <c>req|{hash}</c> (create requests) and <c>redeemed|{discount id}</c> (coupon redemption fences, see
+/// <see cref="Invoices.CouponRedemptions"/>), beside the customer row itself (which holds the customer's discount). Because they share a partition, an invoice, its subscription, the balance and
 /// the number sequence change together in one entity-group transaction (<see cref="PartitionBatch"/>).
 /// Index partitions <c>subscriptions</c>, <c>invoices</c> and <c>credit_notes</c> map an id to its customer
 /// (row key = descending id, so they also list everything newest first); an index row is written before its object,
-/// so a crash leaves at most an index row without an object, which reads skip. Coupons live in partition
-/// <c>coupons</c>, tax rates in <c>tax_rates</c>.
+/// so a crash leaves at most an index row without an object, which reads skip. Coupons and their redemptions
+/// (<c>coupon|{id}</c>, <c>redemption|{coupon}|{target}</c>) live in partition <c>coupons</c>, tax rates in <c>tax_rates</c>.
 /// </summary>
 public sealed class TableInvoicingStore(StorageClients clients)
 {
@@ -106,8 +108,24 @@ public sealed class TableInvoicingStore(StorageClients clients)
     public Task AddIndexAsync(string index, string id, string customerId, CancellationToken cancellationToken = default) =>
         table.Client.UpsertEntityAsync(JsonTable.ToEntity(index, Keys.Descending(id), new IndexEntry(id, customerId)), TableUpdateMode.Replace, cancellationToken);
 
+    /// <summary>Removes an index row (its object is gone); a missing row is fine.</summary>
+    public async Task RemoveIndexAsync(string index, string id, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await table.Client.DeleteEntityAsync(index, Keys.Descending(id), ETag.All, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+        }
+    }
+
     public async Task<string?> CustomerOfAsync(string index, string id, CancellationToken cancellationToken = default) =>
         await table.GetAsync<IndexEntry>(index, Keys.Descending(id), cancellationToken) is { } row ? row.Value.CustomerId : null;
+
+    /// <summary>The customer record with its ETag, to change together with the rows of its partition (e.g. its discount's usage).</summary>
+    public Task<Stored<Customer>?> GetCustomerAsync(string customerId, CancellationToken cancellationToken = default) =>
+        GetAsync<Customer>(customerId, TableCustomerStore.Row, cancellationToken);
 
     // ---------------------------------------------------------------- subscriptions
 

@@ -26,6 +26,7 @@ public sealed class SubscriptionService(
     SubscriptionSchedule schedule,
     IBillingClock clock,
     INotifier notifier,
+    CouponRedemptions redemptions,
     Dunning.DunningService dunning)
 {
     private const int MaxAttempts = 20;
@@ -107,41 +108,63 @@ public sealed class SubscriptionService(
             DefaultTaxRates = rates,
             Metadata = body.Metadata,
         }, customer, id, now, actor);
-        if (body.Coupon is { } couponId)
+        var reservation = body.Coupon is { } couponId ? await redemptions.ReserveAsync(couponId, customer.Id, id, id, now, cancellationToken) : null;
+        try
         {
-            subscription = subscription.SetDiscount(await references.RedeemAsync(couponId, customer.Id, id, now, cancellationToken), now, actor);
-        }
-
-        var batch = new PartitionBatch(customer.Id);
-        Invoice? draft = null;
-        if (subscription.Status == SubscriptionStatus.Incomplete)
-        {
-            var lines = InvoiceGenerator.DueLines(subscription, [], [], now);
-            var result = await DraftAsync(subscription, lines, BillingReason.SubscriptionCreate, now, cancellationToken);
-            draft = result.Invoice;
-            subscription = subscription.WithDiscountUsage(result.UsedDiscount).WithLatestInvoice(draft.Id, now, actor);
-        }
-
-        await store.AddIndexAsync(TableInvoicingStore.SubscriptionIndex, id, customer.Id, cancellationToken);
-        batch.Insert(TableInvoicingStore.SubscriptionRow(id), subscription, TableInvoicingStore.SubscriptionColumns(subscription));
-        if (requestRow is not null)
-        {
-            batch.Insert(requestRow, new CreateRequestEntry(id));
-        }
-
-        var saved = draft is null ? await batch.TrySubmitAsync(store.Client, cancellationToken) : await invoices.TryInsertDraftAsync(draft, batch, cancellationToken);
-        if (!saved)
-        {
-            // Only the request marker can already exist: a concurrent retry of the same request won; continue its subscription.
-            if (requestRow is not null && await store.GetAsync<CreateRequestEntry>(customer.Id, requestRow, cancellationToken) is { } winner)
+            if (reservation is not null)
             {
-                return await CompleteCreationAsync(customer.Id, winner.Value.SubscriptionId, actor, cancellationToken);
+                subscription = subscription.SetDiscount(reservation.Discount, now, actor);
+            }
+
+            await store.AddIndexAsync(TableInvoicingStore.SubscriptionIndex, id, customer.Id, cancellationToken);
+            for (var attempt = 0; attempt < MaxAttempts; attempt++)
+            {
+                var s = subscription;
+                var batch = new PartitionBatch(customer.Id);
+                Invoice? draft = null;
+                if (s.Status == SubscriptionStatus.Incomplete)
+                {
+                    var lines = InvoiceGenerator.DueLines(s, [], [], now);
+                    var (result, owner) = await DraftAsync(s, lines, BillingReason.SubscriptionCreate, now, cancellationToken);
+                    draft = result.Invoice;
+                    s = s.WithDiscountUsage(result.UsedDiscount).WithLatestInvoice(draft.Id, now, actor);
+                    InvoiceService.AddCustomerDiscountUsage(batch, owner, result.UsedDiscount);
+                }
+
+                batch.Insert(TableInvoicingStore.SubscriptionRow(id), s, TableInvoicingStore.SubscriptionColumns(s));
+                if (requestRow is not null)
+                {
+                    batch.Insert(requestRow, new CreateRequestEntry(id));
+                }
+
+                reservation?.AddTo(batch);
+                var saved = draft is null ? await batch.TrySubmitAsync(store.Client, cancellationToken) : await invoices.TryInsertDraftAsync(draft, batch, cancellationToken);
+                if (saved)
+                {
+                    return await CompleteCreationAsync(customer.Id, id, actor, cancellationToken);
+                }
+
+                // A concurrent retry of the same request won (its request marker exists): continue its subscription.
+                if (requestRow is not null && await store.GetAsync<CreateRequestEntry>(customer.Id, requestRow, cancellationToken) is { } winner)
+                {
+                    return await CompleteCreationAsync(customer.Id, winner.Value.SubscriptionId, actor, cancellationToken);
+                }
+
+                // Otherwise another row of the customer changed meanwhile (e.g. its discount's usage): draft again.
+                if (reservation is not null)
+                {
+                    await redemptions.EnsureStillReservedAsync(reservation, cancellationToken);
+                }
+
+                await Task.Delay(Random.Shared.Next(1, 4 << Math.Min(attempt, 5)), cancellationToken);
             }
 
             throw new ConcurrencyConflictException("The subscription could not be saved; retry the request.");
         }
-
-        return await CompleteCreationAsync(customer.Id, id, actor, cancellationToken);
+        finally
+        {
+            await redemptions.SettleQuietlyAsync(reservation);
+        }
     }
 
     public async Task<Subscription> UpdateAsync(string id, SubscriptionUpdateRequest body, string actor, CancellationToken cancellationToken = default)
@@ -157,57 +180,93 @@ public sealed class SubscriptionService(
         errors.AddIf(updates is null && (body.ProrationBehavior is not null || body.ProrationDate is not null || body.ChangeAtPeriodEnd is not null), "items", "Proration settings need item changes.");
         errors.AddIf(body.Coupon is not null && await references.CouponAsync(body.Coupon, cancellationToken) is null, "coupon", $"No such coupon: '{body.Coupon}'.");
         errors.ThrowIfAny();
-        var discount = body.Coupon is { } couponId ? await references.RedeemAsync(couponId, customerId, id, await NowAsync(customerId, cancellationToken), cancellationToken) : null;
+        // The coupon the subscription already has is no change; another is redeemed for it (once per subscription),
+        // after the rest of the change was tried on the current subscription, so a refused change redeems nothing.
+        CouponReservation? reservation = null;
+        if (body.Coupon is { } couponId && !string.Equals(located.Value.Discount?.Coupon.Id, couponId, StringComparison.Ordinal))
+        {
+            var now = await NowAsync(customerId, cancellationToken);
+            _ = Change(located.Value, body, updates, rates, now, actor).Subscription.SetDiscount(null, now, actor);
+            reservation = await redemptions.ReserveAsync(couponId, customerId, id, id, now, cancellationToken);
+        }
 
+        try
+        {
+            return await SaveUpdateAsync(id, customerId, body, updates, rates, reservation, actor, cancellationToken);
+        }
+        finally
+        {
+            await redemptions.SettleQuietlyAsync(reservation);
+        }
+    }
+
+    private async Task<Subscription> SaveUpdateAsync(string id, string customerId, SubscriptionUpdateRequest body, IReadOnlyList<ItemUpdate>? updates, IReadOnlyList<TaxRate>? rates,
+        CouponReservation? reservation, string actor, CancellationToken cancellationToken)
+    {
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
             var stored = await store.GetSubscriptionAsync(customerId, id, cancellationToken) ?? throw new NotFoundException("subscription", id);
             var now = await NowAsync(customerId, cancellationToken);
-            var s = stored.Value;
-            IReadOnlyList<PendingInvoiceItem> prorations = [];
-            var invoiceNow = false;
-            if (updates is not null)
+            var (s, prorations, invoiceNow) = Change(stored.Value, body, updates, rates, now, actor);
+
+            // Not when a concurrent duplicate of this request saved the same discount already.
+            var applying = reservation is not null && !string.Equals(s.Discount?.Id, reservation.Discount.Id, StringComparison.Ordinal);
+            if (applying)
             {
-                if (body.ChangeAtPeriodEnd == true)
-                {
-                    s = s.ScheduleChangeAtPeriodEnd(updates, now, actor);
-                }
-                else
-                {
-                    var result = s.ChangeItems(updates, body.ProrationBehavior ?? ProrationBehavior.CreateProrations, now, actor, body.ProrationDate);
-                    (s, prorations, invoiceNow) = (result.Subscription, result.ProrationItems, result.InvoiceNow);
-                }
+                s = s.SetDiscount(reservation!.Discount, now, actor);
             }
 
-            if (body.CancelAtPeriodEnd is { } cancel)
-            {
-                s = s.SetCancelAtPeriodEnd(cancel, now, actor);
-            }
-
-            if (body.PauseCollection is { Behavior: { } behavior } pause)
-            {
-                s = s.PauseCollectionWith(behavior, pause.ResumesAt, now, actor);
-            }
-
-            if (rates is not null)
-            {
-                s = s.SetDefaultTaxRates(rates, now, actor);
-            }
-
-            if (discount is not null)
-            {
-                s = s.SetDiscount(discount, now, actor);
-            }
-
-            s = s.UpdateMetadata(body.Metadata, now, actor);
-            var (saved, invoiceId) = await SaveAsync(stored, s, prorations, invoiceNow, [], now, actor, cancellationToken);
+            var (saved, invoiceId) = await SaveAsync(stored, s, prorations, invoiceNow, [], now, actor, cancellationToken, applying ? reservation : null);
             if (saved)
             {
                 return await AfterChangeAsync(customerId, id, invoiceId, actor, cancellationToken);
             }
+
+            if (reservation is not null)
+            {
+                await redemptions.EnsureStillReservedAsync(reservation, cancellationToken);
+            }
         }
 
         throw new ConcurrencyConflictException("The subscription was changed concurrently too many times; retry the request.");
+    }
+
+    /// <summary>The change a PATCH asks for, except the coupon: items (with prorations), cancel at period end, pause, tax rates, metadata.</summary>
+    private static SubscriptionUpdateResult Change(Subscription subscription, SubscriptionUpdateRequest body, IReadOnlyList<ItemUpdate>? updates, IReadOnlyList<TaxRate>? rates,
+        DateTimeOffset now, string actor)
+    {
+        var s = subscription;
+        IReadOnlyList<PendingInvoiceItem> prorations = [];
+        var invoiceNow = false;
+        if (updates is not null)
+        {
+            if (body.ChangeAtPeriodEnd == true)
+            {
+                s = s.ScheduleChangeAtPeriodEnd(updates, now, actor);
+            }
+            else
+            {
+                var result = s.ChangeItems(updates, body.ProrationBehavior ?? ProrationBehavior.CreateProrations, now, actor, body.ProrationDate);
+                (s, prorations, invoiceNow) = (result.Subscription, result.ProrationItems, result.InvoiceNow);
+            }
+        }
+
+        if (body.CancelAtPeriodEnd is { } cancel)
+        {
+            s = s.SetCancelAtPeriodEnd(cancel, now, actor);
+        }
+
+        if (body.PauseCollection is { Behavior: { } behavior } pause)
+        {
+            s = s.PauseCollectionWith(behavior, pause.ResumesAt, now, actor);
+        }
+
+        if (rates is not null)
+        {
+            s = s.SetDefaultTaxRates(rates, now, actor);
+        }
+
+        return new SubscriptionUpdateResult(s.UpdateMetadata(body.Metadata, now, actor), prorations, invoiceNow);
     }
 
     /// <summary>What <see cref="UpdateAsync"/> would bill for these item changes, as an unsaved draft invoice.</summary>
@@ -222,7 +281,7 @@ public sealed class SubscriptionService(
         var now = await NowAsync(stored.Value.CustomerId, cancellationToken);
         var date = body.ProrationDate ?? now;
         var items = stored.Value.PreviewChange(updates!, body.ProrationBehavior ?? ProrationBehavior.CreateProrations, now, date);
-        var draft = await DraftAsync(stored.Value, InvoiceGenerator.PendingLines(items, []), BillingReason.SubscriptionUpdate, now, cancellationToken);
+        var (draft, _) = await DraftAsync(stored.Value, InvoiceGenerator.PendingLines(items, []), BillingReason.SubscriptionUpdate, now, cancellationToken);
         return (draft.Invoice, date);
     }
 
@@ -334,11 +393,7 @@ public sealed class SubscriptionService(
         switch (next.Kind)
         {
             case ScheduledActionKind.Renew or ScheduledActionKind.TrialEnd:
-                var invoiced = InvoicedItem.From(await store.InvoicesOfSubscriptionAsync(s.CustomerId, s.Id, cancellationToken));
-                var pending = await store.PendingItemsAsync(s.CustomerId, cancellationToken);
-                var result = Renewal.Advance(s, invoiced, pending.Select(p => p.Value), now);
-                var billed = result.Lines.Select(l => l.PendingItemId).OfType<string>().ToHashSet(StringComparer.Ordinal);
-                outcome = await SaveAsync(stored, result.Subscription, result.Lines, [.. pending.Where(p => billed.Contains(p.Value.Id))], result.BillingReason, now, Actors.Scheduler, cancellationToken);
+                outcome = await RenewAsync(stored, now, cancellationToken);
                 break;
             case ScheduledActionKind.TrialWillEnd:
                 outcome = await SavePendingAsync(stored, s.MarkTrialWillEndNotified(now), [], cancellationToken);
@@ -368,6 +423,32 @@ public sealed class SubscriptionService(
         }
 
         await BillAndScheduleAsync(s.CustomerId, s.Id, outcome.InvoiceId, cancellationToken);
+    }
+
+    /// <summary>
+    /// Saves the renewal's new period with its invoice. A failed save while the subscription itself is unchanged means
+    /// another row written with it changed (the customer's discount usage, a consumed pending item): the step is worked
+    /// out again from fresh reads, so it is never dropped for a change that was not the subscription's.
+    /// </summary>
+    private async Task<(bool Saved, string? InvoiceId)> RenewAsync(Stored<Subscription> stored, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var s = stored.Value;
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var invoiced = InvoicedItem.From(await store.InvoicesOfSubscriptionAsync(s.CustomerId, s.Id, cancellationToken));
+            var pending = await store.PendingItemsAsync(s.CustomerId, cancellationToken);
+            var result = Renewal.Advance(s, invoiced, pending.Select(p => p.Value), now);
+            var billed = result.Lines.Select(l => l.PendingItemId).OfType<string>().ToHashSet(StringComparer.Ordinal);
+            var outcome = await SaveAsync(stored, result.Subscription, result.Lines, [.. pending.Where(p => billed.Contains(p.Value.Id))], result.BillingReason, now, Actors.Scheduler, cancellationToken);
+            if (outcome.Saved || await store.GetSubscriptionAsync(s.CustomerId, s.Id, cancellationToken) is not { } current || current.ETag != stored.ETag)
+            {
+                return outcome;
+            }
+
+            await Task.Delay(Random.Shared.Next(1, 4 << Math.Min(attempt, 5)), cancellationToken);
+        }
+
+        throw new ConcurrencyConflictException($"The renewal of subscription '{s.Id}' kept conflicting with other changes of its customer; it is retried.");
     }
 
     private async Task BillAndScheduleAsync(string customerId, string subscriptionId, string? invoiceId, CancellationToken cancellationToken)
@@ -487,13 +568,17 @@ public sealed class SubscriptionService(
     }
 
     private Task<(bool Saved, string? InvoiceId)> SaveAsync(Stored<Subscription> before, Subscription after, IReadOnlyList<PendingInvoiceItem> items, bool invoiceNow,
-        IReadOnlyList<Stored<PendingInvoiceItem>> consumed, DateTimeOffset now, string actor, CancellationToken cancellationToken) =>
+        IReadOnlyList<Stored<PendingInvoiceItem>> consumed, DateTimeOffset now, string actor, CancellationToken cancellationToken, CouponReservation? reservation = null) =>
         invoiceNow
-            ? SaveAsync(before, after, InvoiceGenerator.PendingLines(items, []), consumed, BillingReason.SubscriptionUpdate, now, actor, cancellationToken)
-            : SavePendingAsync(before, after, items, cancellationToken);
+            ? SaveAsync(before, after, InvoiceGenerator.PendingLines(items, []), consumed, BillingReason.SubscriptionUpdate, now, actor, cancellationToken, reservation)
+            : SavePendingAsync(before, after, items, cancellationToken, reservation);
 
-    /// <summary>Saves the subscription and its new pending items (prorations waiting for the next invoice) in one transaction.</summary>
-    private async Task<(bool Saved, string? InvoiceId)> SavePendingAsync(Stored<Subscription> before, Subscription after, IReadOnlyList<PendingInvoiceItem> items, CancellationToken cancellationToken)
+    /// <summary>
+    /// Saves the subscription and its new pending items (prorations waiting for the next invoice) in one transaction,
+    /// with the fence of a coupon redeemed for it (<paramref name="reservation"/>) when it takes that discount.
+    /// </summary>
+    private async Task<(bool Saved, string? InvoiceId)> SavePendingAsync(Stored<Subscription> before, Subscription after, IReadOnlyList<PendingInvoiceItem> items, CancellationToken cancellationToken,
+        CouponReservation? reservation = null)
     {
         if (ReferenceEquals(before.Value, after))
         {
@@ -507,19 +592,24 @@ public sealed class SubscriptionService(
             batch.Insert(TableInvoicingStore.PendingItemRow(item.Id), item);
         }
 
+        reservation?.AddTo(batch);
         return (await batch.TrySubmitAsync(store.Client, cancellationToken), null);
     }
 
-    /// <summary>Saves the subscription with a new draft invoice for <paramref name="lines"/> (and removes the pending items it consumed) in one transaction.</summary>
+    /// <summary>
+    /// Saves the subscription with a new draft invoice for <paramref name="lines"/> (and removes the pending items it
+    /// consumed) in one transaction; when the draft used the customer's discount, its usage is recorded there too.
+    /// </summary>
     private async Task<(bool Saved, string? InvoiceId)> SaveAsync(Stored<Subscription> before, Subscription after, IReadOnlyList<InvoiceLine> lines,
-        IReadOnlyList<Stored<PendingInvoiceItem>> consumed, BillingReason reason, DateTimeOffset now, string actor, CancellationToken cancellationToken)
+        IReadOnlyList<Stored<PendingInvoiceItem>> consumed, BillingReason reason, DateTimeOffset now, string actor, CancellationToken cancellationToken,
+        CouponReservation? reservation = null)
     {
         if (lines.Count == 0)
         {
-            return await SavePendingAsync(before, after, [], cancellationToken);
+            return await SavePendingAsync(before, after, [], cancellationToken, reservation);
         }
 
-        var draft = await DraftAsync(after, lines, reason, now, cancellationToken);
+        var (draft, owner) = await DraftAsync(after, lines, reason, now, cancellationToken);
         after = after.WithDiscountUsage(draft.UsedDiscount).WithLatestInvoice(draft.Invoice.Id, now, actor);
         var batch = new PartitionBatch(after.CustomerId)
             .Replace(TableInvoicingStore.SubscriptionRow(after.Id), after, before.ETag, TableInvoicingStore.SubscriptionColumns(after));
@@ -528,13 +618,22 @@ public sealed class SubscriptionService(
             batch.Delete(TableInvoicingStore.PendingItemRow(item.Value.Id), item.ETag);
         }
 
+        InvoiceService.AddCustomerDiscountUsage(batch, owner, draft.UsedDiscount);
+        reservation?.AddTo(batch);
         return (await invoices.TryInsertDraftAsync(draft.Invoice, batch, cancellationToken), draft.Invoice.Id);
     }
 
-    private async Task<InvoiceDraftResult> DraftAsync(Subscription subscription, IReadOnlyList<InvoiceLine> lines, BillingReason reason, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>
+    /// A draft for the subscription's <paramref name="lines"/>. Its discount is the subscription's when it applies, else
+    /// the customer's (<see cref="Customer.Discount"/>); the customer row is returned with its ETag so the caller can
+    /// record that usage in its transaction.
+    /// </summary>
+    private async Task<(InvoiceDraftResult Draft, Stored<Customer> Owner)> DraftAsync(Subscription subscription, IReadOnlyList<InvoiceLine> lines, BillingReason reason, DateTimeOffset now,
+        CancellationToken cancellationToken)
     {
+        var owner = await store.GetCustomerAsync(subscription.CustomerId, cancellationToken) ?? throw new NotFoundException("customer", subscription.CustomerId);
         var balance = await invoices.BalanceAsync(subscription.CustomerId, subscription.Currency, cancellationToken);
-        return Invoice.CreateDraft(new InvoiceDraftInput
+        var draft = Invoice.CreateDraft(new InvoiceDraftInput
         {
             CustomerId = subscription.CustomerId,
             Currency = subscription.Currency,
@@ -542,9 +641,10 @@ public sealed class SubscriptionService(
             BillingReason = reason,
             Lines = lines,
             DefaultTaxRates = subscription.DefaultTaxRates,
-            Discounts = subscription.Discount is { } discount ? [discount] : [],
+            Discounts = [.. new[] { subscription.Discount, owner.Value.Discount }.OfType<Discount>()],
             CustomerBalance = balance?.Value.Balance ?? 0,
         }, Ids.New(Invoice.IdPrefix, now), now);
+        return (draft, owner);
     }
 
     private async Task<IReadOnlyList<ItemUpdate>?> ItemUpdatesAsync(IReadOnlyList<SubscriptionItemUpdateRequest>? items, ValidationErrors errors, CancellationToken cancellationToken)

@@ -24,7 +24,7 @@ internal sealed class BillingWorld
 
     public DateTimeOffset Now => Clock.GetUtcNow();
 
-    public Customer Customer { get; }
+    public Customer Customer { get; private set; }
 
     public Subscription Sub { get; set; } = null!;
 
@@ -36,7 +36,12 @@ internal sealed class BillingWorld
 
     public NumberSequence Sequence { get; set; }
 
-    public Discount? CustomerDiscount { get; set; }
+    /// <summary>The customer's own discount (<see cref="Customer.Discount"/>), applied and used through the customer record as the app does.</summary>
+    public Discount? CustomerDiscount
+    {
+        get => Customer.Discount;
+        set => Customer = value is null ? Customer.RemoveDiscount() : Customer.ApplyDiscount(value);
+    }
 
     public bool PayInvoices { get; set; } = true;
 
@@ -82,7 +87,7 @@ internal sealed class BillingWorld
     public Invoice Issue(IReadOnlyList<InvoiceLine> lines, BillingReason reason, string? subscriptionId, IReadOnlyList<TaxRate> taxRates,
         PauseCollectionBehavior? paused = null)
     {
-        var discounts = new[] { Sub?.Discount, CustomerDiscount }.OfType<Discount>().ToList();
+        var discounts = new[] { subscriptionId is null ? null : Sub?.Discount, Customer.Discount }.OfType<Discount>().ToList();
         var (draft, used) = Invoice.CreateDraft(new InvoiceDraftInput
         {
             CustomerId = Customer.Id,
@@ -102,7 +107,7 @@ internal sealed class BillingWorld
             }
             else
             {
-                CustomerDiscount = used;
+                Customer = Customer.WithDiscountUsage(used);
             }
         }
 

@@ -152,6 +152,21 @@ public static class RouteTargets
 
     private static async Task<Dictionary<string, string>> AnOpenInvoice(TargetContext c) => new() { ["id"] = await c.OpenInvoiceAsync() };
 
+    private static async Task<Dictionary<string, string>> ADraftInvoiceLine(TargetContext c)
+    {
+        var id = await c.DraftInvoiceAsync();
+        var invoice = await c.Admin.GetJsonAsync($"/api/invoices/{id}");
+        return new() { ["id"] = id, ["lineId"] = invoice.Body["lines"]![0]!["id"]!.GetValue<string>() };
+    }
+
+    private static async Task<Dictionary<string, string>> ACustomerWithADiscount(TargetContext c)
+    {
+        var coupon = await c.CreateAsync("/api/coupons", new { name = "Hardening customer", percent_off = 15, duration = "repeating", duration_in_months = 3 });
+        var applied = await c.Admin.PostJsonAsync($"/api/customers/{c.CustomerId}/discount", new { coupon });
+        Assert.True(applied.Status == HttpStatusCode.OK, $"Setup discount answered {(int)applied.Status}: {applied.Body.ToJsonString()}");
+        return new() { ["id"] = c.CustomerId };
+    }
+
     private static async Task<Dictionary<string, string>> ACoupon(TargetContext c) =>
         new() { ["id"] = await c.CreateAsync("/api/coupons", new { name = "Hardening", percent_off = 10, duration = "once" }) };
 
@@ -192,6 +207,7 @@ public static class RouteTargets
         ["/api/customers/{id}/payment-methods"] = new(Ownership.Customer, TheCustomer),
         ["/api/customers/{id}/payment-methods/{pm}"] = new(Ownership.Customer, ACard),
         ["/api/customers/{id}/payment-methods/{pm}/default"] = new(Ownership.Customer, ACard),
+        ["/api/customers/{id}/discount"] = new(Ownership.Customer, ACustomerWithADiscount),
         ["POST /api/payments"] = new(Ownership.Customer, None), // the body names the customer
         ["GET /api/payments"] = new(Ownership.Shared, async c => { await c.PaymentAsync(); return []; }), // a customer token lists only its own: the owner's payment must not show
         ["/api/payments/{id}"] = new(Ownership.Customer, APayment),
@@ -220,6 +236,10 @@ public static class RouteTargets
         ["GET /api/invoices"] = new(Ownership.Shared, async c => { await c.OpenInvoiceAsync(); return []; }), // lists only the token's own
         ["/api/invoices/{id}"] = new(Ownership.Customer, AnOpenInvoice),
         ["/api/invoices/{id}/pdf"] = new(Ownership.Customer, AnOpenInvoice),
+        ["PATCH /api/invoices/{id}"] = new(Ownership.Customer, ADraftInvoice),
+        ["DELETE /api/invoices/{id}"] = new(Ownership.Customer, ADraftInvoice),
+        ["/api/invoices/{id}/lines"] = new(Ownership.Customer, ADraftInvoice),
+        ["/api/invoices/{id}/lines/{lineId}"] = new(Ownership.Customer, ADraftInvoiceLine),
         ["/api/invoices/{id}/finalize"] = new(Ownership.Customer, ADraftInvoice),
         ["/api/invoices/{id}/void"] = new(Ownership.Customer, AnOpenInvoice),
         ["/api/invoices/{id}/mark-uncollectible"] = new(Ownership.Customer, AnOpenInvoice),
@@ -284,6 +304,24 @@ public static class RouteTargets
             ["metadata"] = new JsonObject { ["k"] = "v" },
         }), "customer"),
         ["POST /api/invoices/{id}/pay"] = new((_, _) => Task.FromResult(new JsonObject { ["paid_out_of_band"] = true })),
+        ["PATCH /api/invoices/{id}"] = new(async (c, _) => new JsonObject
+        {
+            ["description"] = "Edited",
+            ["footer"] = "Pay within 14 days.",
+            ["collection_method"] = "send_invoice",
+            ["days_until_due"] = 14,
+            ["coupon"] = await c.CreateAsync("/api/coupons", new { name = "Draft edit", amount_off = 100, currency = "usd", duration = "once" }),
+            ["default_tax_rates"] = new JsonArray(await c.CreateAsync("/api/tax-rates", new { display_name = "VAT", percentage = 20, inclusive = false })),
+            ["metadata"] = new JsonObject { ["k"] = "v" },
+        }),
+        ["POST /api/invoices/{id}/lines"] = new((_, _) => Task.FromResult(new JsonObject
+        {
+            ["lines"] = new JsonArray(new JsonObject { ["description"] = "Extra work", ["unit_amount"] = 700, ["quantity"] = 2, ["discountable"] = true }),
+        }), "lines"),
+        ["POST /api/customers/{id}/discount"] = new(async (c, _) => new JsonObject
+        {
+            ["coupon"] = await c.CreateAsync("/api/coupons", new { name = "Loyalty", percent_off = 5, duration = "forever" }),
+        }, "coupon"),
         ["POST /api/coupons"] = new((_, _) => Task.FromResult(new JsonObject { ["name"] = "Launch", ["percent_off"] = 10, ["duration"] = "once" }), "duration"),
         ["POST /api/tax-rates"] = new((_, _) => Task.FromResult(new JsonObject { ["display_name"] = "VAT", ["percentage"] = 20, ["inclusive"] = false, ["jurisdiction"] = "NO" }), "display_name", "percentage"),
         ["POST /api/credit-notes"] = new(async (c, _) => new JsonObject { ["invoice"] = await c.OpenInvoiceAsync(), ["amount"] = 100, ["memo"] = "hardening" }, "invoice"),

@@ -336,6 +336,34 @@ public sealed class SubscriptionsApiTests
     }
 
     [Fact]
+    public async Task A_coupon_is_redeemed_once_per_subscription_and_a_refused_change_redeems_nothing()
+    {
+        var price = await given.PriceAsync(1000);
+        var customer = await given.CustomerAsync();
+        var sub = await given.SubscribeAsync(customer, price);
+        var id = (string)sub["id"]!;
+        var ten = (await admin.PostJsonAsync("/api/coupons", new { percent_off = 10, duration = "forever" })).Id();
+        var twenty = (await admin.PostJsonAsync("/api/coupons", new { percent_off = 20, duration = "forever" })).Id();
+        async Task<int> Redeemed(string coupon) => (int)(await admin.GetJsonAsync($"/api/coupons/{coupon}")).Body["times_redeemed"]!;
+
+        var applied = await admin.PatchJsonAsync($"/api/subscriptions/{id}", new { coupon = ten });
+        var again = await admin.PatchJsonAsync($"/api/subscriptions/{id}", new { coupon = ten });
+        var refused = await admin.PatchJsonAsync($"/api/subscriptions/{id}", new { coupon = twenty, items = new[] { new { id = "si_01ZZZZZZZZZZZZZZZZZZZZZZZZ", quantity = 2 } } }); // refused by the subscription itself
+        var replaced = await admin.PatchJsonAsync($"/api/subscriptions/{id}", new { coupon = twenty });
+        var back = await admin.PatchJsonAsync($"/api/subscriptions/{id}", new { coupon = ten });
+
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK), (applied.Status, again.Status, replaced.Status));
+        Assert.Equal(applied.Body["discount"]!.ToJsonString(), again.Body["discount"]!.ToJsonString()); // the coupon it has: no change
+        refused.AssertProblem(HttpStatusCode.NotFound);
+        Assert.Equal(twenty, (string?)replaced.Body["discount"]!["coupon"]);
+        back.AssertProblem(HttpStatusCode.Conflict);
+        Assert.Equal("coupon_already_redeemed", (string?)back.Body["code"]);
+        Assert.Equal((1, 1), (await Redeemed(ten), await Redeemed(twenty))); // the refused change counted nothing
+        var history = (await admin.GetJsonAsync($"/api/subscriptions/{id}/history")).Body["data"]!.AsArray().Select(h => (string)h!["action"]!);
+        Assert.Equal(2, history.Count(a => a == "apply_discount"));
+    }
+
+    [Fact]
     public async Task Collection_can_be_paused_and_resumed()
     {
         var price = await given.PriceAsync(1000);
