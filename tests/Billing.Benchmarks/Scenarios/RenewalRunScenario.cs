@@ -7,13 +7,14 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
 using Billing.Benchmarks.Harness;
 using Billing.Functions.Scheduling;
+using Billing.StripeEmulator;
 
 namespace Billing.Benchmarks.Scenarios;
 
 /// <summary>
 /// N subscriptions (default 10,000; quick 1,000) on a daily price, all anchored to the same instant, fall due at once
 /// and are renewed by the app's own BillingClock timer and WorkItems queue function (LocalHost, in the app process;
-/// Stripe = the app's in-process emulator): invoice, finalize (number + PDF to Blob), off-session charge, state, next
+/// Stripe = the emulator on its own port in the harness process, its webhooks delivered to the app over HTTP): invoice, finalize (number + PDF to Blob), off-session charge, state, next
 /// schedule. Reports sustained renewals/s, the app's peak RSS, storage operations per renewal (counted in the app by
 /// its storage pipeline counter), Azurite's raw throughput for the same mix of operations measured right after, and
 /// the ratio achieved ÷ storage-bound ceiling.
@@ -23,13 +24,21 @@ public static class RenewalRunScenario
     public static async Task RunAsync(Results results, string appDirectory, string storageConnectionString, bool quick, int? renewals = null)
     {
         var count = renewals ?? (quick ? 1_000 : 10_000);
+
+        // Stripe is another process in production: the emulator runs here, in the harness, on its own port, and sends
+        // its signed webhooks to the app over HTTP — so its state (every customer, intent and event) is not the app's memory.
+        await using var stripe = await StripeEmulatorServer.StartAsync();
+        var webhookSecret = "whsec_bench_" + Guid.NewGuid().ToString("N");
         await using var app = AppProcess.Start(appDirectory, storageConnectionString, new Dictionary<string, string>
         {
             ["LocalHost__Enabled"] = "true",
             ["Storage__CountOperations"] = "true",
             ["Storage__NamePrefix"] = "renew",
+            ["Stripe__ApiBase"] = stripe.BaseUrl.ToString(),
+            ["Stripe__WebhookSecrets__0"] = webhookSecret,
         });
         await app.WaitHealthyAsync(TimeSpan.FromSeconds(60));
+        stripe.Emulator.Webhooks.AddEndpoint(new WebhookEndpoint(new Uri(app.BaseAddress, "/api/webhooks/stripe"), webhookSecret));
         using var client = app.Client(512);
 
         var product = await PostAsync(client, "/api/products", new { name = "Daily bench plan" });

@@ -11,7 +11,11 @@ namespace Billing.Benchmarks.Scenarios;
 /// <summary>
 /// Signed Stripe events posted to <c>/api/webhooks/stripe</c> at increasing rates (100, 250, 500, 750/s; 10 s each, quick
 /// 5 s): the highest rate sustained with p99 ≤ 50 ms (target ≥ 500/s), and the processing lag (received → processed
-/// by the StripeEvents queue function, LocalHost in the app process) from the stored events.
+/// by the StripeEvents queue function, LocalHost in the app process) from the stored events. The events are
+/// <c>product.updated</c>, a type Stripe sends to endpoints subscribed to everything and our processing records as
+/// ignored: the figures are the pipeline's (verify, store once, queue, dequeue, record), not one business flow's. (An
+/// earlier version sent <c>customer.updated</c> for customers that are not ours; those stay unmatched, without a
+/// processed time, so no lag could be read.)
 /// </summary>
 public static class WebhookIngestScenario
 {
@@ -19,12 +23,16 @@ public static class WebhookIngestScenario
 
     public static async Task RunAsync(Results results, string appDirectory, string storageConnectionString, bool quick)
     {
-        await using var app = AppProcess.Start(appDirectory, storageConnectionString, new Dictionary<string, string>
+        // Ingest is measured with queue processing off (in Azure it runs on other instances against real storage; here
+        // it would share Azurite's one core and the two CPU cores with the receiver); then a second app instance with
+        // processing on drains what was received, which gives the processing rate and lag.
+        var settings = new Dictionary<string, string>
         {
-            ["LocalHost__Enabled"] = "true",
+            ["LocalHost__Enabled"] = "false",
             ["Stripe__WebhookSecrets__0"] = Secret,
             ["Storage__NamePrefix"] = "hooks",
-        });
+        };
+        await using var app = AppProcess.Start(appDirectory, storageConnectionString, settings);
         await app.WaitHealthyAsync(TimeSpan.FromSeconds(60));
         using var client = app.Client(1024);
         var sequence = 0;
@@ -39,8 +47,8 @@ public static class WebhookIngestScenario
                 ["api_version"] = "2026-10-28.endive",
                 ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
                 ["livemode"] = false,
-                ["type"] = "customer.updated",
-                ["data"] = new JsonObject { ["object"] = new JsonObject { ["id"] = "cus_bench" + (n % 100).ToString(CultureInfo.InvariantCulture), ["object"] = "customer", ["metadata"] = new JsonObject() } },
+                ["type"] = "product.updated",
+                ["data"] = new JsonObject { ["object"] = new JsonObject { ["id"] = "prod_bench" + (n % 100).ToString(CultureInfo.InvariantCulture), ["object"] = "product", ["name"] = "Bench plan", ["metadata"] = new JsonObject() } },
             }.ToJsonString();
             using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/api/webhooks/stripe", UriKind.Relative)) { Content = new StringContent(payload, Encoding.UTF8, "application/json") };
             var t = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
@@ -66,12 +74,20 @@ public static class WebhookIngestScenario
 
         results.Add("webhooks", "highest rate with p99 ≤ 50 ms", best, "events/s", "≥ 500", best >= 500);
 
-        // Processing lag: wait for the queue to drain (up to a minute), then read received / processed times.
+        // Processing: a second instance with LocalHost on drains the queue; lag = received → processed, so it includes
+        // the time events waited while processing was off (reported as such); the drain rate is the processing figure.
+        results.Add("webhooks", "app peak RSS (ingest)", app.PeakRssMegabytes(), "MB");
         var table = new TableClient(storageConnectionString, "hooks" + StripeEventStore.TableName);
+        var drainStart = DateTimeOffset.UtcNow;
+        await using var processor = AppProcess.Start(appDirectory, storageConnectionString, new Dictionary<string, string>(settings) { ["LocalHost__Enabled"] = "true" });
+        await processor.WaitHealthyAsync(TimeSpan.FromSeconds(60));
         var lags = new Latencies();
+        var processedTimes = new List<DateTimeOffset>();
         var pending = int.MaxValue;
-        for (var wait = 0; wait < 60 && pending > 0; wait++)
+        for (var wait = 0; wait < (quick ? 120 : 300) && pending > 0; wait += 2)
         {
+            await Task.Delay(2000);
+            processedTimes.Clear();
             await Task.Delay(1000);
             lags = new Latencies();
             pending = 0;
@@ -83,6 +99,7 @@ public static class WebhookIngestScenario
                 if (received is { } r && processed is { } p)
                 {
                     lags.Add((p - r).TotalMilliseconds);
+                    processedTimes.Add(p);
                 }
                 else
                 {
@@ -92,13 +109,16 @@ public static class WebhookIngestScenario
         }
 
         results.Add("webhooks", "events with a processed time", lags.Count, "count", null, null, $"{pending} without one after the wait");
-        if (lags.Count > 0)
+        if (processedTimes.Count > 1)
         {
-            results.Add("webhooks", "processing lag p50", lags.Percentile(50), "ms");
-            results.Add("webhooks", "processing lag p99", lags.Percentile(99), "ms");
+            processedTimes.Sort();
+            var span = (processedTimes[^1] - processedTimes[0]).TotalSeconds;
+            results.Add("webhooks", "processing rate (one instance draining)", span > 0 ? processedTimes.Count / span : double.NaN, "events/s", null, null, $"first processed {(processedTimes[0] - drainStart).TotalSeconds:F1} s after the processor started");
+            results.Add("webhooks", "received → processed p50 (incl. wait)", lags.Percentile(50), "ms");
+            results.Add("webhooks", "received → processed p99 (incl. wait)", lags.Percentile(99), "ms");
         }
 
-        results.Add("webhooks", "app peak RSS", app.PeakRssMegabytes(), "MB");
+        results.Add("webhooks", "app peak RSS (processing)", processor.PeakRssMegabytes(), "MB");
     }
 
     private static DateTimeOffset? Field(JsonNode json, params string[] names)
