@@ -406,13 +406,12 @@ public sealed partial class DisputeService(
         return merged;
     }
 
+    /// <summary>The customer's test-clock time, or real time (also for no or an unknown customer).</summary>
     private async Task<DateTimeOffset> NowForAsync(string? customerId, CancellationToken cancellationToken) =>
-        customerId is not null && await customers.GetAsync(customerId, cancellationToken) is { } customer
-            ? await billingClock.NowForAsync(customer, cancellationToken)
-            : clock.GetUtcNow();
+        await ClockIdAsync(customerId, cancellationToken) is not null ? await billingClock.NowForAsync(customerId!, cancellationToken) : clock.GetUtcNow();
 
     private async Task<string?> ClockIdAsync(string? customerId, CancellationToken cancellationToken) =>
-        customerId is not null && await customers.GetAsync(customerId, cancellationToken) is { } customer ? billingClock.ClockIdOf(customer) : null;
+        customerId is null ? null : await billingClock.ClockIdOfAsync(customerId, cancellationToken);
 
     /// <summary>The dispute object of an event, as a snapshot; null when it is not one.</summary>
     private static DisputeSnapshot? Snapshot(JsonNode? obj, DateTimeOffset observedAt)

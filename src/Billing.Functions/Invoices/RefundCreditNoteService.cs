@@ -1,5 +1,4 @@
 using Billing.Domain;
-using Billing.Domain.Customers;
 using Billing.Domain.Invoicing;
 using Billing.Domain.Payments;
 using Billing.Domain.Scheduling;
@@ -38,7 +37,6 @@ public sealed partial class RefundCreditNoteService(
     TableInvoicingStore store,
     TablePaymentStore paymentRows,
     PaymentService payments,
-    ICustomerStore customers,
     IBillingClock billingClock,
     TimeProvider clock,
     IScheduleStore schedule,
@@ -81,8 +79,7 @@ public sealed partial class RefundCreditNoteService(
             return await CompleteAsync(customerId, issued, cancellationToken);
         }
 
-        var customer = await customers.GetAsync(customerId, cancellationToken) ?? throw new NotFoundException("customer", customerId);
-        var now = await billingClock.NowForAsync(customer, cancellationToken);
+        var now = await billingClock.NowForAsync(customerId, cancellationToken);
         var noteId = Ids.New(CreditNote.IdPrefix, now);
 
         // Everything that can refuse the request does so before anything is written.
@@ -289,7 +286,7 @@ public sealed partial class RefundCreditNoteService(
     }
 
     private async Task<DateTimeOffset> NowAsync(string customerId, CancellationToken cancellationToken) =>
-        await customers.GetAsync(customerId, cancellationToken) is { } customer ? await billingClock.NowForAsync(customer, cancellationToken) : clock.GetUtcNow();
+        await billingClock.ClockIdOfAsync(customerId, cancellationToken) is not null ? await billingClock.NowForAsync(customerId, cancellationToken) : clock.GetUtcNow();
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Credit note {CreditNoteId}: refund {Status} (check {Check})")]
     private static partial void LogSettled(ILogger logger, string creditNoteId, string status, int check);

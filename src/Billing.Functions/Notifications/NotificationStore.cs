@@ -18,7 +18,7 @@ public sealed class NotificationStore(StorageClients clients)
     public const string TableName = "Events";
     private const string EndpointsPartition = "endpoints";
 
-    /// <summary>How long <see cref="EnabledEndpointsAsync"/> reuses its last read (changes made here are seen at once).</summary>
+    /// <summary>How long <see cref="EnabledEndpointsAsync"/> reuses its last read (a change made here drops it at once).</summary>
     public static readonly TimeSpan EndpointsCacheLifetime = TimeSpan.FromSeconds(2);
 
     private readonly JsonTable table = new(clients.Table(TableName));
@@ -29,14 +29,12 @@ public sealed class NotificationStore(StorageClients clients)
 
     public async Task CreateEndpointAsync(WebhookEndpoint endpoint, CancellationToken cancellationToken)
     {
-        endpoints = null;
         await table.InsertAsync(EndpointsPartition, Keys.Descending(endpoint.Id), endpoint, cancellationToken: cancellationToken);
         endpoints = null;
     }
 
     public async Task<WebhookEndpoint> UpdateEndpointAsync(string id, Func<WebhookEndpoint, WebhookEndpoint> change, CancellationToken cancellationToken)
     {
-        endpoints = null;
         var updated = Ids.IsValid(id, WebhookEndpoint.IdPrefix)
             ? await table.UpdateAsync(EndpointsPartition, Keys.Descending(id), "webhook endpoint", change, cancellationToken: cancellationToken)
             : throw new NotFoundException("webhook endpoint", id);
@@ -73,7 +71,6 @@ public sealed class NotificationStore(StorageClients clients)
 
     public async Task DeleteEndpointAsync(string id, CancellationToken cancellationToken)
     {
-        endpoints = null;
         // DeleteEntityAsync does not throw when the row is missing: it returns the 404 response.
         if (!Ids.IsValid(id, WebhookEndpoint.IdPrefix) ||
             (await table.Client.DeleteEntityAsync(EndpointsPartition, Keys.Descending(id), ETag.All, cancellationToken)).Status == 404)
