@@ -77,6 +77,9 @@ public static class GatewayMetadata
     public const string RefundId = "billing_refund_id";
     public const string InvoiceId = "billing_invoice_id";
 
+    /// <summary>On invoice payments: the number of the collection attempt that started it.</summary>
+    public const string InvoiceAttempt = "billing_invoice_attempt";
+
     /// <summary>On refunds sent for a credit note.</summary>
     public const string CreditNoteId = "billing_credit_note_id";
 }

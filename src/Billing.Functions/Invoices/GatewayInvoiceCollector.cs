@@ -37,6 +37,7 @@ public sealed class GatewayInvoiceCollector(IPaymentGateway gateway, PaymentServ
                 {
                     [GatewayMetadata.InvoiceId] = invoice.Id,
                     [GatewayMetadata.CustomerId] = customer.Id,
+                    [GatewayMetadata.InvoiceAttempt] = attempt.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 },
                 IdempotencyKey = IdempotencyKeys.InvoiceAttempt(invoice.Id, attempt),
             }, cancellationToken);

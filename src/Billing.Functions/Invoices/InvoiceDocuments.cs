@@ -29,11 +29,18 @@ public sealed partial class InvoiceDocuments(StorageClients clients, InvoicePdfR
     public BlobClient Blob(Invoice invoice) => clients.Container(Container).GetBlobClient(BlobName(invoice));
 
     /// <summary>Renders and stores the PDF unless it exists. Returns true when this call created it.</summary>
-    public async Task<bool> EnsureAsync(Invoice invoice, Customer customer, CancellationToken cancellationToken = default)
+    public Task<bool> EnsureAsync(Invoice invoice, Customer customer, CancellationToken cancellationToken = default) =>
+        EnsureAsync(invoice, customer, knownNew: false, cancellationToken);
+
+    /// <summary>
+    /// With <paramref name="knownNew"/> (the invoice was finalized just now) the existence check is skipped: the PDF is
+    /// rendered and created conditionally, and one made first by someone else stays.
+    /// </summary>
+    private async Task<bool> EnsureAsync(Invoice invoice, Customer customer, bool knownNew, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(invoice);
         var blob = Blob(invoice);
-        if (await blob.ExistsAsync(cancellationToken))
+        if (!knownNew && await blob.ExistsAsync(cancellationToken))
         {
             return false;
         }
@@ -55,11 +62,11 @@ public sealed partial class InvoiceDocuments(StorageClients clients, InvoicePdfR
     }
 
     /// <summary>Best effort at finalization: a failure is logged and the PDF is made on first download instead.</summary>
-    public async Task TryEnsureAsync(Invoice invoice, Customer customer, CancellationToken cancellationToken = default)
+    public async Task TryEnsureAsync(Invoice invoice, Customer customer, bool knownNew = false, CancellationToken cancellationToken = default)
     {
         try
         {
-            await EnsureAsync(invoice, customer, cancellationToken);
+            await EnsureAsync(invoice, customer, knownNew, cancellationToken);
         }
         catch (Exception e) when (e is RequestFailedException or ArgumentException or InvalidOperationException)
         {

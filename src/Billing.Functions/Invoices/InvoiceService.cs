@@ -48,19 +48,23 @@ public sealed class InvoiceService(
     /// Writes a new draft together with the rows the caller put in <paramref name="batch"/> (e.g. the subscription it
     /// belongs to, the pending items it consumed). The index row goes first. Returns false on a conflict.
     /// </summary>
-    public async Task<bool> TryInsertDraftAsync(Invoice draft, PartitionBatch batch, CancellationToken cancellationToken = default)
+    public async Task<bool> TryInsertDraftAsync(Invoice draft, PartitionBatch batch, CancellationToken cancellationToken = default) =>
+        await TryInsertDraftForETagsAsync(draft, batch, cancellationToken) is not null;
+
+    /// <summary><see cref="TryInsertDraftAsync"/> returning the new ETags of the rows written (null on a conflict).</summary>
+    public async Task<IReadOnlyDictionary<string, Azure.ETag>?> TryInsertDraftForETagsAsync(Invoice draft, PartitionBatch batch, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(draft);
         ArgumentNullException.ThrowIfNull(batch);
         await store.AddIndexAsync(TableInvoicingStore.InvoiceIndex, draft.Id, draft.CustomerId, cancellationToken);
         batch.Insert(TableInvoicingStore.InvoiceRow(draft.Id), draft, TableInvoicingStore.InvoiceColumns(draft));
-        if (!await batch.TrySubmitAsync(store.Client, cancellationToken))
+        if (await batch.TrySubmitForETagsAsync(store.Client, cancellationToken) is not { } written)
         {
-            return false;
+            return null;
         }
 
         await PublishAsync("invoice.created", draft, cancellationToken: cancellationToken);
-        return true;
+        return written;
     }
 
     /// <summary>
@@ -421,13 +425,22 @@ public sealed class InvoiceService(
     /// number is reserved first, together with a due-work commitment that finishes this finalization if the caller stops
     /// after the reservation (see <see cref="AccountNumbering"/>); it is cancelled once the invoice is saved.
     /// </summary>
-    public async Task<Invoice> FinalizeAsync(string customerId, string invoiceId, string actor, CancellationToken cancellationToken = default)
+    public async Task<Invoice> FinalizeAsync(string customerId, string invoiceId, string actor, CancellationToken cancellationToken = default) =>
+        (await FinalizeAsync(customerId, invoiceId, actor, null, null, cancellationToken)).Value;
+
+    /// <summary>
+    /// <see cref="FinalizeAsync(string, string, string, CancellationToken)"/> for a caller that already holds the invoice
+    /// (<paramref name="known"/>, used by the first try only: a stale one fails its If-Match and is read again) and its
+    /// customer. Returns the finalized invoice with the ETag it was saved with (<c>default</c> if the service returned none).
+    /// </summary>
+    internal async Task<Stored<Invoice>> FinalizeAsync(string customerId, string invoiceId, string actor, Stored<Invoice>? known, Customer? knownCustomer,
+        CancellationToken cancellationToken)
     {
-        var customer = await CustomerAsync(customerId, cancellationToken);
+        var customer = knownCustomer ?? await CustomerAsync(customerId, cancellationToken);
         Domain.Scheduling.DueWork? commitment = null;
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            var loaded = await store.GetInvoiceAsync(customerId, invoiceId, cancellationToken) ?? throw new NotFoundException("invoice", invoiceId);
+            var loaded = (attempt == 0 ? known : null) ?? await store.GetInvoiceAsync(customerId, invoiceId, cancellationToken) ?? throw new NotFoundException("invoice", invoiceId);
             var invoice = loaded.Value;
             if (invoice.Status != InvoiceStatus.Draft)
             {
@@ -473,12 +486,8 @@ public sealed class InvoiceService(
                 AddBalanceChange(batch, balance, current, result.CustomerBalanceChange, BalanceTransactionType.AppliedToInvoice, invoice.Id, now);
             }
 
-            if (result.Invoice.Status == InvoiceStatus.Paid)
-            {
-                await AddSubscriptionPaidAsync(batch, result.Invoice, now, actor, cancellationToken);
-            }
-
-            if (await batch.TrySubmitAsync(store.Client, cancellationToken))
+            var subscription = result.Invoice.Status == InvoiceStatus.Paid ? await AddSubscriptionPaidAsync(batch, result.Invoice, now, actor, cancellationToken) : null;
+            if (await batch.TrySubmitForETagsAsync(store.Client, cancellationToken) is { } written)
             {
                 if (commitment is not null)
                 {
@@ -486,10 +495,11 @@ public sealed class InvoiceService(
                     await accountNumbering.ReleaseCommitmentAsync(commitment, cancellationToken);
                 }
 
-                await documents.TryEnsureAsync(result.Invoice, customer, cancellationToken);
+                // Just finalized here, so its PDF is new (a concurrent download that made it first wins the conditional create).
+                await documents.TryEnsureAsync(result.Invoice, customer, knownNew: true, cancellationToken);
                 await PublishAsync("invoice.finalized", result.Invoice, cancellationToken: cancellationToken);
-                await PublishChangesAsync(invoice, result.Invoice, cancellationToken);
-                return result.Invoice;
+                await PublishChangesAsync(invoice, result.Invoice, subscription, cancellationToken);
+                return new Stored<Invoice>(result.Invoice, written.GetValueOrDefault(TableInvoicingStore.InvoiceRow(invoice.Id)));
             }
 
             await Backoff(attempt, cancellationToken);
@@ -555,12 +565,70 @@ public sealed class InvoiceService(
     }
 
     /// <summary>
+    /// Collects an invoice the caller has just finalized (<paramref name="finalized"/>, with the ETag it was saved with)
+    /// from <paramref name="customer"/>: no attempt can exist before finalization, so attempt 1 is inserted straight away
+    /// (no query of the attempts) and its outcome is recorded on the rows as written, without reading them back. If
+    /// attempt 1 exists after all (a concurrent pay) or the ETag is unknown, this is <see cref="CollectAsync"/>.
+    /// </summary>
+    internal async Task<(Invoice Invoice, PaymentAttempt? Attempt)> CollectFinalizedAsync(Stored<Invoice> finalized, Customer customer, bool offSession, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(finalized);
+        ArgumentNullException.ThrowIfNull(customer);
+        var invoice = finalized.Value;
+        if (finalized.ETag != default && invoice.Status == InvoiceStatus.Open && invoice.AmountRemaining > 0)
+        {
+            var row = TableInvoicingStore.AttemptRow(invoice.Id, 1);
+            var intent = new PaymentAttempt { InvoiceId = invoice.Id, Number = 1, StartedAt = await NowAsync(invoice.CustomerId, cancellationToken), OffSession = offSession };
+            var written = await new PartitionBatch(invoice.CustomerId).Insert(row, intent).TrySubmitForETagsAsync(store.Client, cancellationToken);
+            if (written is not null && written.TryGetValue(row, out var etag))
+            {
+                var result = await collector.CollectAsync(invoice, customer, 1, offSession, cancellationToken);
+                return await RecordOutcomeAsync(invoice.CustomerId, invoice.Id, 1, result, new Stored<PaymentAttempt>(intent, etag), finalized, cancellationToken);
+            }
+        }
+
+        return await CollectAsync(invoice.CustomerId, invoice.Id, offSession, newAttempt: true, cancellationToken);
+    }
+
+    /// <summary>
     /// Mirrors the gateway's current state of <paramref name="gatewayPaymentId"/> on the invoice attempt that started it
     /// (after 3-D Secure in the browser, or an attempt whose outcome a crash left unknown). False when no attempt of the
     /// invoice matches (yet).
     /// </summary>
-    public async Task<bool> ReconcilePaymentAsync(string invoiceId, string gatewayPaymentId, CancellationToken cancellationToken = default)
+    public async Task<bool> ReconcilePaymentAsync(string invoiceId, string gatewayPaymentId, CancellationToken cancellationToken = default) =>
+        await ReconcilePaymentAsync(invoiceId, gatewayPaymentId, null, null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="ReconcilePaymentAsync(string, string, CancellationToken)"/> with the customer and attempt number the
+    /// payment's metadata names: the attempt is then one point read instead of a query (a table query scans on Azurite),
+    /// and an outcome already recorded is not asked of the gateway again. Anything that does not match — unknown ids, an
+    /// attempt of another payment — falls back to the lookup by invoice.
+    /// </summary>
+    public async Task<bool> ReconcilePaymentAsync(string invoiceId, string gatewayPaymentId, string? customerId, int? attemptNumber, CancellationToken cancellationToken = default)
     {
+        if (customerId is not null && attemptNumber is > 0 and < 10_000 && Ids.IsValid(customerId, Customer.IdPrefix) && Ids.IsValid(invoiceId, Invoice.IdPrefix)
+            && await store.GetAsync<PaymentAttempt>(customerId, TableInvoicingStore.AttemptRow(invoiceId, attemptNumber.Value), cancellationToken) is { } known
+            && (known.Value.PaymentId is null || known.Value.PaymentId == gatewayPaymentId))
+        {
+            if (known.Value.Status is not null and not CollectionStatus.RequiresAction)
+            {
+                // Recorded before: only make sure of the subscription's next step, as recording it again would.
+                if (await store.GetInvoiceAsync(customerId, invoiceId, cancellationToken) is { } recorded)
+                {
+                    await EnsureNextStepAsync(recorded.Value, cancellationToken);
+                }
+
+                return true;
+            }
+
+            if (await store.GetInvoiceAsync(customerId, invoiceId, cancellationToken) is { } owned)
+            {
+                var settled = await collector.RefreshAsync(owned.Value, gatewayPaymentId, cancellationToken);
+                await RecordOutcomeAsync(customerId, invoiceId, attemptNumber.Value, settled, known, owned, cancellationToken);
+                return true;
+            }
+        }
+
         if (await store.FindInvoiceAsync(invoiceId, cancellationToken) is not { } located)
         {
             return false;
@@ -580,25 +648,29 @@ public sealed class InvoiceService(
     }
 
     /// <summary>Completes attempt <paramref name="number"/> with its outcome; a success pays the invoice and activates its subscription in the same transaction.</summary>
-    public async Task<(Invoice Invoice, PaymentAttempt Attempt)> RecordOutcomeAsync(string customerId, string invoiceId, int number, CollectionResult result, CancellationToken cancellationToken = default)
+    public Task<(Invoice Invoice, PaymentAttempt Attempt)> RecordOutcomeAsync(string customerId, string invoiceId, int number, CollectionResult result, CancellationToken cancellationToken = default) =>
+        RecordOutcomeAsync(customerId, invoiceId, number, result, null, null, cancellationToken);
+
+    /// <summary>
+    /// Records an outcome starting from rows the caller holds (<paramref name="knownAttempt"/>, <paramref name="knownInvoice"/>
+    /// with their ETags, e.g. as it just wrote them): the first try uses them, a stale one fails its If-Match and the
+    /// retry reads both again.
+    /// </summary>
+    private async Task<(Invoice Invoice, PaymentAttempt Attempt)> RecordOutcomeAsync(string customerId, string invoiceId, int number, CollectionResult result,
+        Stored<PaymentAttempt>? knownAttempt, Stored<Invoice>? knownInvoice, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(result);
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
             var row = TableInvoicingStore.AttemptRow(invoiceId, number);
-            var stored = await store.GetAsync<PaymentAttempt>(customerId, row, cancellationToken) ?? throw new NotFoundException("payment_attempt", row);
-            var loaded = await store.GetInvoiceAsync(customerId, invoiceId, cancellationToken) ?? throw new NotFoundException("invoice", invoiceId);
+            var stored = (attempt == 0 ? knownAttempt : null) ?? await store.GetAsync<PaymentAttempt>(customerId, row, cancellationToken) ?? throw new NotFoundException("payment_attempt", row);
+            var loaded = (attempt == 0 ? knownInvoice : null) ?? await store.GetInvoiceAsync(customerId, invoiceId, cancellationToken) ?? throw new NotFoundException("invoice", invoiceId);
             // An attempt's outcome is final, except requires_action, which ends when the customer authenticates (or gives up).
             if (stored.Value.Status is not null and not CollectionStatus.RequiresAction || result.Status == stored.Value.Status)
             {
                 // Recorded before, e.g. a redelivered webhook after a crash between paying the invoice and scheduling the
                 // subscription's next step: make sure of that step (an idempotent upsert), or it would never renew.
-                if (loaded.Value is { Status: InvoiceStatus.Paid, SubscriptionId: { } subscriptionId }
-                    && await store.GetSubscriptionAsync(customerId, subscriptionId, cancellationToken) is { } subscription)
-                {
-                    await schedule.ScheduleNextAsync(subscription.Value, cancellationToken);
-                }
-
+                await EnsureNextStepAsync(loaded.Value, cancellationToken);
                 return (loaded.Value, stored.Value);
             }
 
@@ -617,6 +689,7 @@ public sealed class InvoiceService(
             var batch = new PartitionBatch(customerId).Replace(row, done, stored.ETag);
             var invoice = loaded.Value;
             int? recovered = null;
+            Subscription? subscription = null;
             if (result.Status == CollectionStatus.Succeeded && invoice.Status is InvoiceStatus.Open or InvoiceStatus.Uncollectible && invoice.AmountRemaining > 0)
             {
                 var amount = result.AmountCollected > 0 ? Math.Min(result.AmountCollected, invoice.AmountRemaining) : invoice.AmountRemaining;
@@ -625,14 +698,14 @@ public sealed class InvoiceService(
                 batch.Replace(TableInvoicingStore.InvoiceRow(invoice.Id), invoice, loaded.ETag, TableInvoicingStore.InvoiceColumns(invoice));
                 if (invoice.Status == InvoiceStatus.Paid)
                 {
-                    await AddSubscriptionPaidAsync(batch, invoice, now, Actors.System, cancellationToken);
+                    subscription = await AddSubscriptionPaidAsync(batch, invoice, now, Actors.System, cancellationToken);
                 }
             }
 
             if (await batch.TrySubmitAsync(store.Client, cancellationToken))
             {
                 CountRecovery(recovered);
-                await PublishChangesAsync(loaded.Value, invoice, cancellationToken);
+                await PublishChangesAsync(loaded.Value, invoice, subscription, cancellationToken);
                 var outcome = result.Status switch
                 {
                     CollectionStatus.RequiresAction => "invoice.payment_action_required",
@@ -653,6 +726,16 @@ public sealed class InvoiceService(
         throw new ConcurrencyConflictException("The invoice was changed concurrently too many times; retry the request.");
     }
 
+    /// <summary>The next step of a paid invoice's subscription is scheduled (an idempotent upsert).</summary>
+    private async Task EnsureNextStepAsync(Invoice invoice, CancellationToken cancellationToken)
+    {
+        if (invoice is { Status: InvoiceStatus.Paid, SubscriptionId: { } subscriptionId }
+            && await store.GetSubscriptionAsync(invoice.CustomerId, subscriptionId, cancellationToken) is { } subscription)
+        {
+            await schedule.ScheduleNextAsync(subscription.Value, cancellationToken);
+        }
+    }
+
     /// <summary>Applies a state change to one invoice (void, uncollectible, paid out of band) and keeps its subscription in step.</summary>
     public async Task<Invoice> TransitionAsync(string customerId, string invoiceId, Func<Invoice, DateTimeOffset, Invoice> change, string actor, CancellationToken cancellationToken = default)
     {
@@ -663,15 +746,13 @@ public sealed class InvoiceService(
             var now = await NowAsync(customerId, cancellationToken);
             var updated = SettleDunning(loaded.Value, change(loaded.Value, now), now, actor, out var recovered);
             var batch = new PartitionBatch(customerId).Replace(TableInvoicingStore.InvoiceRow(invoiceId), updated, loaded.ETag, TableInvoicingStore.InvoiceColumns(updated));
-            if (updated.Status == InvoiceStatus.Paid && loaded.Value.Status != InvoiceStatus.Paid)
-            {
-                await AddSubscriptionPaidAsync(batch, updated, now, actor, cancellationToken);
-            }
-
+            var subscription = updated.Status == InvoiceStatus.Paid && loaded.Value.Status != InvoiceStatus.Paid
+                ? await AddSubscriptionPaidAsync(batch, updated, now, actor, cancellationToken)
+                : null;
             if (await batch.TrySubmitAsync(store.Client, cancellationToken))
             {
                 CountRecovery(recovered);
-                await PublishChangesAsync(loaded.Value, updated, cancellationToken);
+                await PublishChangesAsync(loaded.Value, updated, subscription, cancellationToken);
                 return updated;
             }
 
@@ -711,17 +792,15 @@ public sealed class InvoiceService(
                 AddBalanceChange(batch, balance, current, result.CustomerBalanceChange, BalanceTransactionType.CreditNote, result.CreditNote.Id, now);
             }
 
-            if (result.Invoice.Status == InvoiceStatus.Paid && loaded.Value.Status != InvoiceStatus.Paid)
-            {
-                await AddSubscriptionPaidAsync(batch, result.Invoice, now, Actors.System, cancellationToken);
-            }
-
+            var subscription = result.Invoice.Status == InvoiceStatus.Paid && loaded.Value.Status != InvoiceStatus.Paid
+                ? await AddSubscriptionPaidAsync(batch, result.Invoice, now, Actors.System, cancellationToken)
+                : null;
             await store.AddIndexAsync(TableInvoicingStore.CreditNoteIndex, result.CreditNote.Id, customerId, cancellationToken);
             if (await batch.TrySubmitAsync(store.Client, cancellationToken))
             {
                 CountRecovery(recovered);
                 await notifier.PublishAsync("credit_note.created", customerId, CreditNoteResponse.From(result.CreditNote), $"credit_note.created:{result.CreditNote.Id}", cancellationToken);
-                await PublishChangesAsync(loaded.Value, result.Invoice, cancellationToken);
+                await PublishChangesAsync(loaded.Value, result.Invoice, subscription, cancellationToken);
                 return (result.CreditNote, result.Invoice);
             }
 
@@ -736,7 +815,7 @@ public sealed class InvoiceService(
     /// <c>invoice.marked_uncollectible</c>, and, when a payment activated the subscription, its next step scheduled and
     /// <c>customer.subscription.updated</c>. Each carries a dedupe key, so a retried step publishes once.
     /// </summary>
-    private async Task PublishChangesAsync(Invoice before, Invoice after, CancellationToken cancellationToken)
+    private async Task PublishChangesAsync(Invoice before, Invoice after, Subscription? subscriptionAfter, CancellationToken cancellationToken)
     {
         if (before.Status == after.Status)
         {
@@ -756,11 +835,11 @@ public sealed class InvoiceService(
         }
 
         if (after.Status == InvoiceStatus.Paid && after.SubscriptionId is { } subscriptionId
-            && await store.GetSubscriptionAsync(after.CustomerId, subscriptionId, cancellationToken) is { } subscription)
+            && (subscriptionAfter ?? (await store.GetSubscriptionAsync(after.CustomerId, subscriptionId, cancellationToken))?.Value) is { } subscription)
         {
-            await schedule.ScheduleNextAsync(subscription.Value, cancellationToken);
-            await notifier.PublishAsync("customer.subscription.updated", after.CustomerId, SubscriptionResponse.From(subscription.Value),
-                $"customer.subscription.updated:{subscriptionId}:v{subscription.Value.Version}", cancellationToken);
+            await schedule.ScheduleNextAsync(subscription, cancellationToken);
+            await notifier.PublishAsync("customer.subscription.updated", after.CustomerId, SubscriptionResponse.From(subscription),
+                $"customer.subscription.updated:{subscriptionId}:v{subscription.Version}", cancellationToken);
         }
     }
 
@@ -778,19 +857,28 @@ public sealed class InvoiceService(
         batch.Insert(TableInvoicingStore.BalanceTransactionRow(transaction.Id), transaction);
     }
 
-    /// <summary>A paid invoice of an incomplete / past_due / unpaid subscription makes it active, in the same transaction.</summary>
-    private async Task AddSubscriptionPaidAsync(PartitionBatch batch, Invoice invoice, DateTimeOffset now, string actor, CancellationToken cancellationToken)
+    /// <summary>
+    /// A paid invoice of an incomplete / past_due / unpaid subscription makes it active, in the same transaction. Returns
+    /// the invoice's subscription as it is once the batch commits (read here; null when it has none), so publishing after
+    /// the commit need not read it again.
+    /// </summary>
+    private async Task<Subscription?> AddSubscriptionPaidAsync(PartitionBatch batch, Invoice invoice, DateTimeOffset now, string actor, CancellationToken cancellationToken)
     {
         if (invoice.SubscriptionId is not { } subscriptionId
-            || await store.GetSubscriptionAsync(invoice.CustomerId, subscriptionId, cancellationToken) is not { } stored
-            || !string.Equals(stored.Value.LatestInvoiceId, invoice.Id, StringComparison.Ordinal)
+            || await store.GetSubscriptionAsync(invoice.CustomerId, subscriptionId, cancellationToken) is not { } stored)
+        {
+            return null;
+        }
+
+        if (!string.Equals(stored.Value.LatestInvoiceId, invoice.Id, StringComparison.Ordinal)
             || stored.Value.Status is not (SubscriptionStatus.Incomplete or SubscriptionStatus.PastDue or SubscriptionStatus.Unpaid))
         {
-            return;
+            return stored.Value;
         }
 
         var paid = stored.Value.MarkPaymentSucceeded(now, actor);
         batch.Replace(TableInvoicingStore.SubscriptionRow(subscriptionId), paid, stored.ETag, TableInvoicingStore.SubscriptionColumns(paid));
+        return paid;
     }
 
     /// <summary>

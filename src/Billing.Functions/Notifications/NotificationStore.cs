@@ -21,7 +21,11 @@ public sealed class NotificationStore(StorageClients clients)
     /// <summary>How long <see cref="EnabledEndpointsAsync"/> reuses its last read (a change made here drops it at once).</summary>
     public static readonly TimeSpan EndpointsCacheLifetime = TimeSpan.FromSeconds(2);
 
+    /// <summary>How many de-duplication keys this instance remembers as published (then it starts over).</summary>
+    public const int RecentKeysLimit = 20_000;
+
     private readonly JsonTable table = new(clients.Table(TableName));
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> recentKeys = new(StringComparer.Ordinal);
     private volatile EndpointsSnapshot? endpoints;
 
     public async Task<WebhookEndpoint?> GetEndpointAsync(string id, CancellationToken cancellationToken) =>
@@ -90,18 +94,41 @@ public sealed class NotificationStore(StorageClients clients)
         ArgumentNullException.ThrowIfNull(billingEvent);
         if (dedupeKey is not null)
         {
+            // A key this instance saw stored is a repeat without asking storage (e.g. the subscription update that both
+            // the payment and the renewal step publish); any other goes to the insert-if-absent below.
+            if (recentKeys.ContainsKey(dedupeKey))
+            {
+                return null;
+            }
+
             try
             {
                 await table.InsertAsync("keys", Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(dedupeKey))), billingEvent.Id, cancellationToken: cancellationToken);
             }
             catch (RequestFailedException e) when (e.Status == 409)
             {
+                Remember(dedupeKey);
                 return null;
             }
         }
 
         await table.InsertAsync(Day(billingEvent.Created), Keys.Descending(billingEvent.Id), billingEvent, new Dictionary<string, object?> { ["Type"] = billingEvent.Type }, cancellationToken);
+        if (dedupeKey is not null)
+        {
+            Remember(dedupeKey);
+        }
+
         return billingEvent;
+    }
+
+    private void Remember(string dedupeKey)
+    {
+        if (recentKeys.Count >= RecentKeysLimit)
+        {
+            recentKeys.Clear();
+        }
+
+        recentKeys.TryAdd(dedupeKey, 0);
     }
 
     public async Task<BillingEvent?> GetEventAsync(string id, CancellationToken cancellationToken) =>

@@ -92,7 +92,9 @@ public sealed partial class StripeEventsFunction(
         if (paymentIntent is not null && Text(obj?["metadata"], GatewayMetadata.InvoiceId) is { } invoiceId)
         {
             // An invoice's collection attempt (e.g. 3-D Secure completed in the browser): settle it on the invoice.
-            return await invoices.ReconcilePaymentAsync(invoiceId, paymentIntent, cancellationToken)
+            var metadata = obj?["metadata"];
+            var attempt = int.TryParse(Text(metadata, GatewayMetadata.InvoiceAttempt), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : (int?)null;
+            return await invoices.ReconcilePaymentAsync(invoiceId, paymentIntent, Text(metadata, GatewayMetadata.CustomerId), attempt, cancellationToken)
                 ? (StripeEventStatus.Processed, invoiceId)
                 : (StripeEventStatus.Unmatched, "no attempt of invoice " + invoiceId + " matches " + paymentIntent);
         }

@@ -62,26 +62,43 @@ public sealed class PartitionBatch(string partitionKey)
     /// insert already exists: 409; a row to replace or delete is gone since it was read, e.g. a deleted draft: 404
     /// <c>ResourceNotFound</c>) so the caller can reload and re-apply; other failures throw.
     /// </summary>
-    public async Task<bool> TrySubmitAsync(TableClient table, CancellationToken cancellationToken = default)
+    public async Task<bool> TrySubmitAsync(TableClient table, CancellationToken cancellationToken = default) =>
+        await TrySubmitForETagsAsync(table, cancellationToken) is not null;
+
+    /// <summary>
+    /// <see cref="TrySubmitAsync"/> that also returns the new ETag of every row written (by row key), so the caller can
+    /// go on with what it wrote instead of reading it back; null when a precondition failed. A row whose ETag the
+    /// service did not return is absent from the map.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, ETag>?> TrySubmitForETagsAsync(TableClient table, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(table);
+        var etags = new Dictionary<string, ETag>(StringComparer.Ordinal);
         if (actions.Count == 0)
         {
-            return true;
+            return etags;
         }
 
         try
         {
-            await table.SubmitTransactionAsync(actions, cancellationToken);
-            return true;
+            var responses = (await table.SubmitTransactionAsync(actions, cancellationToken)).Value;
+            for (var i = 0; i < responses.Count && i < actions.Count; i++)
+            {
+                if (actions[i].ActionType != TableTransactionActionType.Delete && responses[i].Headers.ETag is { } etag)
+                {
+                    etags[actions[i].Entity.RowKey] = etag;
+                }
+            }
+
+            return etags;
         }
         catch (TableTransactionFailedException e) when (e.Status is 409 or 412 || RowGone(e))
         {
-            return false;
+            return null;
         }
         catch (RequestFailedException e) when (e.Status is 409 or 412 || RowGone(e))
         {
-            return false;
+            return null;
         }
     }
 }

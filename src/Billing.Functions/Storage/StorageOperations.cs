@@ -22,7 +22,7 @@ public enum StorageService
 /// <summary>
 /// Counts storage requests by service and kind (<c>table.read</c> = GET/HEAD, <c>table.write</c> = anything else, …)
 /// and, under <c>detail/</c>, by method, table/queue/container and, for table point operations, the row kind (the row
-/// key up to its first <c>|</c>) — enough to see where a workload's operations go. On with
+/// key up to its first <c>|</c> or <c>_</c>; <c>time</c> for time keys) — enough to see where a workload's operations go. On with
 /// <c>Storage__CountOperations=true</c> (benchmarks); the counts are then at <c>GET /api/diagnostics/storage-operations</c> (admins).
 /// </summary>
 public sealed class StorageOperationCounter
@@ -63,8 +63,8 @@ public sealed class StorageOperationCounter
         }
 
         var row = resource.IndexOf("RowKey='", StringComparison.Ordinal);
-        var rowKind = row < 0 ? "" : resource[(row + 8)..].Split('|', '\'', ')')[0];
-        return resource[..open] + "(point:" + rowKind + ")";
+        var rowKind = row < 0 ? "" : resource[(row + 8)..].Split('|', '_', '\'', ')')[0];
+        return resource[..open] + "(point:" + (rowKind.All(char.IsAsciiDigit) ? "time" : rowKind) + ")";
     }
 
     private sealed class ServicePolicy(StorageOperationCounter counter, StorageService service) : HttpPipelinePolicy

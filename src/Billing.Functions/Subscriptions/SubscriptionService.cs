@@ -326,12 +326,13 @@ public sealed class SubscriptionService(
             var stored = await store.GetSubscriptionAsync(customerId, id, cancellationToken) ?? throw new NotFoundException("subscription", id);
             var now = await NowAsync(customerId, cancellationToken);
             var s = stored.Value;
-            (bool Saved, string? InvoiceId) outcome;
+            SaveOutcome outcome;
             if (s.Status == SubscriptionStatus.Paused)
             {
                 s = s.Resume(now, actor);
-                var invoiced = InvoicedItem.From(await store.InvoicesOfSubscriptionAsync(customerId, id, cancellationToken));
-                var pending = (await store.PendingItemsAsync(customerId, cancellationToken)).Where(p => p.Value.SubscriptionId == id).ToList();
+                var (invoices, all) = await store.RenewalInputsAsync(customerId, id, cancellationToken);
+                var invoiced = InvoicedItem.From(invoices);
+                var pending = all.Where(p => p.Value.SubscriptionId == id).ToList();
                 var lines = InvoiceGenerator.DueLines(s, invoiced, pending.Select(p => p.Value), now);
                 outcome = await SaveAsync(stored, s, lines, pending, BillingReason.SubscriptionCycle, now, actor, cancellationToken);
             }
@@ -389,7 +390,7 @@ public sealed class SubscriptionService(
             return;
         }
 
-        (bool Saved, string? InvoiceId) outcome;
+        SaveOutcome outcome;
         switch (next.Kind)
         {
             case ScheduledActionKind.Renew or ScheduledActionKind.TrialEnd:
@@ -422,7 +423,7 @@ public sealed class SubscriptionService(
             return; // someone changed the subscription meanwhile; their change scheduled its own next step
         }
 
-        await BillAndScheduleAsync(s.CustomerId, s.Id, outcome.InvoiceId, cancellationToken);
+        await BillAndScheduleAsync(s.CustomerId, s.Id, outcome.InvoiceId, outcome, cancellationToken);
     }
 
     /// <summary>
@@ -430,13 +431,13 @@ public sealed class SubscriptionService(
     /// another row written with it changed (the customer's discount usage, a consumed pending item): the step is worked
     /// out again from fresh reads, so it is never dropped for a change that was not the subscription's.
     /// </summary>
-    private async Task<(bool Saved, string? InvoiceId)> RenewAsync(Stored<Subscription> stored, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<SaveOutcome> RenewAsync(Stored<Subscription> stored, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var s = stored.Value;
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            var invoiced = InvoicedItem.From(await store.InvoicesOfSubscriptionAsync(s.CustomerId, s.Id, cancellationToken));
-            var pending = await store.PendingItemsAsync(s.CustomerId, cancellationToken);
+            var (invoices, pending) = await store.RenewalInputsAsync(s.CustomerId, s.Id, cancellationToken);
+            var invoiced = InvoicedItem.From(invoices);
             var result = Renewal.Advance(s, invoiced, pending.Select(p => p.Value), now);
             var billed = result.Lines.Select(l => l.PendingItemId).OfType<string>().ToHashSet(StringComparer.Ordinal);
             var outcome = await SaveAsync(stored, result.Subscription, result.Lines, [.. pending.Where(p => billed.Contains(p.Value.Id))], result.BillingReason, now, Actors.Scheduler, cancellationToken);
@@ -451,11 +452,24 @@ public sealed class SubscriptionService(
         throw new ConcurrencyConflictException($"The renewal of subscription '{s.Id}' kept conflicting with other changes of its customer; it is retried.");
     }
 
-    private async Task BillAndScheduleAsync(string customerId, string subscriptionId, string? invoiceId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Bills the invoice a step saved and schedules the next step; a failed collection makes the subscription past_due
+    /// and starts dunning. <paramref name="saved"/> carries the rows the step wrote (and the customer it read), so they are
+    /// used as they are rather than read back.
+    /// </summary>
+    private async Task BillAndScheduleAsync(string customerId, string subscriptionId, string? invoiceId, SaveOutcome? saved, CancellationToken cancellationToken)
     {
-        var current = await AfterChangeAsync(customerId, subscriptionId, invoiceId, Actors.Scheduler, cancellationToken);
-        if (invoiceId is not null && await store.GetInvoiceAsync(customerId, invoiceId, cancellationToken) is { Value.Status: InvoiceStatus.Open }
-            && await store.AttemptsAsync(customerId, invoiceId, cancellationToken) is [.., { Value.Status: not null and not CollectionStatus.Succeeded }])
+        var (current, billed) = await AfterChangeAsync(customerId, subscriptionId, invoiceId, Actors.Scheduler, saved, cancellationToken);
+        if (invoiceId is null)
+        {
+            return;
+        }
+
+        var failed = billed is { } b && b.Invoice.Id == invoiceId
+            ? b.Invoice.Status == InvoiceStatus.Open && b.Attempt is { Status: not null and not CollectionStatus.Succeeded }
+            : await store.GetInvoiceAsync(customerId, invoiceId, cancellationToken) is { Value.Status: InvoiceStatus.Open }
+                && await store.AttemptsAsync(customerId, invoiceId, cancellationToken) is [.., { Value.Status: not null and not CollectionStatus.Succeeded }];
+        if (failed)
         {
             await MarkFailedAsync(current, cancellationToken);
             await dunning.StartAsync(customerId, invoiceId, cancellationToken);
@@ -475,7 +489,7 @@ public sealed class SubscriptionService(
             && (invoice.Value.Status == InvoiceStatus.Draft
                 || (invoice.Value.Status == InvoiceStatus.Open && await store.AttemptsAsync(s.CustomerId, invoiceId, cancellationToken) is [] or [.., { Value.Status: null }])))
         {
-            await BillAndScheduleAsync(s.CustomerId, s.Id, invoiceId, cancellationToken);
+            await BillAndScheduleAsync(s.CustomerId, s.Id, invoiceId, null, cancellationToken);
             return;
         }
 
@@ -506,26 +520,35 @@ public sealed class SubscriptionService(
     private async Task<Subscription> CompleteCreationAsync(string customerId, string subscriptionId, string actor, CancellationToken cancellationToken)
     {
         var stored = await store.GetSubscriptionAsync(customerId, subscriptionId, cancellationToken) ?? throw new NotFoundException("subscription", subscriptionId);
-        await BillLatestAsync(stored.Value, actor, newAttempt: false, offSession: false, cancellationToken);
+        await BillLatestAsync(stored.Value, actor, newAttempt: false, offSession: false, null, null, cancellationToken);
         var current = (await store.GetSubscriptionAsync(customerId, subscriptionId, cancellationToken))!.Value;
         await schedule.ScheduleNextAsync(current, cancellationToken);
         await PublishAsync("customer.subscription.created", current, $"customer.subscription.created:{subscriptionId}", cancellationToken);
         return current;
     }
 
-    private async Task<Subscription> AfterChangeAsync(string customerId, string subscriptionId, string? invoiceId, string actor, CancellationToken cancellationToken)
+    private async Task<Subscription> AfterChangeAsync(string customerId, string subscriptionId, string? invoiceId, string actor, CancellationToken cancellationToken) =>
+        (await AfterChangeAsync(customerId, subscriptionId, invoiceId, actor, null, cancellationToken)).Current;
+
+    private async Task<(Subscription Current, (Invoice Invoice, PaymentAttempt? Attempt)? Billed)> AfterChangeAsync(string customerId, string subscriptionId, string? invoiceId,
+        string actor, SaveOutcome? saved, CancellationToken cancellationToken)
     {
+        (Invoice Invoice, PaymentAttempt? Attempt)? billed = null;
         if (invoiceId is not null)
         {
-            var saved = (await store.GetSubscriptionAsync(customerId, subscriptionId, cancellationToken))!.Value;
-            await BillLatestAsync(saved, actor, newAttempt: true, offSession: true, cancellationToken);
+            var subscription = saved?.Subscription?.Value ?? (await store.GetSubscriptionAsync(customerId, subscriptionId, cancellationToken))!.Value;
+            billed = await BillLatestAsync(subscription, actor, newAttempt: true, offSession: true, saved?.Draft, saved?.Owner, cancellationToken);
         }
 
-        var current = (await store.GetSubscriptionAsync(customerId, subscriptionId, cancellationToken))!.Value;
+        // Billing changes the subscription only when a payment activates an incomplete / past_due / unpaid one; otherwise
+        // the row as the step saved it is still the current one (a concurrent change schedules and publishes its own).
+        var current = saved?.Subscription?.Value is { Status: not (SubscriptionStatus.Incomplete or SubscriptionStatus.PastDue or SubscriptionStatus.Unpaid) } kept
+            ? kept
+            : (await store.GetSubscriptionAsync(customerId, subscriptionId, cancellationToken))!.Value;
         await schedule.ScheduleNextAsync(current, cancellationToken);
         var type = current.Status == SubscriptionStatus.Canceled ? "customer.subscription.deleted" : "customer.subscription.updated";
         await PublishAsync(type, current, $"{type}:{subscriptionId}:v{current.Version}", cancellationToken);
-        return current;
+        return (current, billed);
     }
 
     private Task PublishAsync(string type, Subscription subscription, string dedupeKey, CancellationToken cancellationToken) =>
@@ -536,38 +559,52 @@ public sealed class SubscriptionService(
     /// The first invoice is collected on-session (the customer is subscribing now and can authenticate: 3-D Secure
     /// answers requires_action with a client secret); later ones off-session (3-D Secure is then a decline).
     /// </summary>
-    private async Task BillLatestAsync(Subscription subscription, string actor, bool newAttempt, bool offSession, CancellationToken cancellationToken)
+    /// <remarks>
+    /// <paramref name="knownDraft"/> and <paramref name="owner"/>: the invoice as the caller just wrote it and the customer
+    /// it read, used instead of reading them again; a draft finalized here with the owner known is then collected
+    /// without querying its attempts (<see cref="InvoiceService.CollectFinalizedAsync"/>). Returns the collection's
+    /// outcome when one was made.
+    /// </remarks>
+    private async Task<(Invoice Invoice, PaymentAttempt? Attempt)?> BillLatestAsync(Subscription subscription, string actor, bool newAttempt, bool offSession,
+        Stored<Invoice>? knownDraft, Customer? owner, CancellationToken cancellationToken)
     {
-        if (subscription.LatestInvoiceId is not { } invoiceId || await store.GetInvoiceAsync(subscription.CustomerId, invoiceId, cancellationToken) is not { } stored)
+        if (subscription.LatestInvoiceId is not { } invoiceId
+            || (knownDraft is { Value.Id: var known } && known == invoiceId ? knownDraft : await store.GetInvoiceAsync(subscription.CustomerId, invoiceId, cancellationToken)) is not { } stored)
         {
-            return;
+            return null;
         }
 
         var invoice = stored.Value;
         var paused = subscription.PauseCollection?.Behavior;
+        Stored<Invoice>? finalized = null;
         if (invoice.Status == InvoiceStatus.Draft)
         {
             if (paused == PauseCollectionBehavior.KeepAsDraft)
             {
-                return;
+                return null;
             }
 
-            invoice = await invoices.FinalizeAsync(subscription.CustomerId, invoiceId, actor, cancellationToken);
+            finalized = await invoices.FinalizeAsync(subscription.CustomerId, invoiceId, actor, stored, owner, cancellationToken);
+            invoice = finalized.Value;
             if (invoice.Status == InvoiceStatus.Open && paused is PauseCollectionBehavior.Void or PauseCollectionBehavior.MarkUncollectible)
             {
                 await invoices.TransitionAsync(subscription.CustomerId, invoiceId,
                     (i, t) => paused == PauseCollectionBehavior.Void ? i.Void(t) : i.MarkUncollectible(t), actor, cancellationToken);
-                return;
+                return null;
             }
         }
 
         if (invoice.Status == InvoiceStatus.Open && invoice.CollectionMethod == CollectionMethod.ChargeAutomatically && paused is null)
         {
-            await invoices.CollectAsync(subscription.CustomerId, invoiceId, offSession, newAttempt, cancellationToken);
+            return finalized is not null && owner is not null && newAttempt
+                ? await invoices.CollectFinalizedAsync(finalized, owner, offSession, cancellationToken)
+                : await invoices.CollectAsync(subscription.CustomerId, invoiceId, offSession, newAttempt, cancellationToken);
         }
+
+        return null;
     }
 
-    private Task<(bool Saved, string? InvoiceId)> SaveAsync(Stored<Subscription> before, Subscription after, IReadOnlyList<PendingInvoiceItem> items, bool invoiceNow,
+    private Task<SaveOutcome> SaveAsync(Stored<Subscription> before, Subscription after, IReadOnlyList<PendingInvoiceItem> items, bool invoiceNow,
         IReadOnlyList<Stored<PendingInvoiceItem>> consumed, DateTimeOffset now, string actor, CancellationToken cancellationToken, CouponReservation? reservation = null) =>
         invoiceNow
             ? SaveAsync(before, after, InvoiceGenerator.PendingLines(items, []), consumed, BillingReason.SubscriptionUpdate, now, actor, cancellationToken, reservation)
@@ -577,7 +614,7 @@ public sealed class SubscriptionService(
     /// Saves the subscription and its new pending items (prorations waiting for the next invoice) in one transaction,
     /// with the fence of a coupon redeemed for it (<paramref name="reservation"/>) when it takes that discount.
     /// </summary>
-    private async Task<(bool Saved, string? InvoiceId)> SavePendingAsync(Stored<Subscription> before, Subscription after, IReadOnlyList<PendingInvoiceItem> items, CancellationToken cancellationToken,
+    private async Task<SaveOutcome> SavePendingAsync(Stored<Subscription> before, Subscription after, IReadOnlyList<PendingInvoiceItem> items, CancellationToken cancellationToken,
         CouponReservation? reservation = null)
     {
         if (ReferenceEquals(before.Value, after))
@@ -600,7 +637,7 @@ public sealed class SubscriptionService(
     /// Saves the subscription with a new draft invoice for <paramref name="lines"/> (and removes the pending items it
     /// consumed) in one transaction; when the draft used the customer's discount, its usage is recorded there too.
     /// </summary>
-    private async Task<(bool Saved, string? InvoiceId)> SaveAsync(Stored<Subscription> before, Subscription after, IReadOnlyList<InvoiceLine> lines,
+    private async Task<SaveOutcome> SaveAsync(Stored<Subscription> before, Subscription after, IReadOnlyList<InvoiceLine> lines,
         IReadOnlyList<Stored<PendingInvoiceItem>> consumed, BillingReason reason, DateTimeOffset now, string actor, CancellationToken cancellationToken,
         CouponReservation? reservation = null)
     {
@@ -620,7 +657,15 @@ public sealed class SubscriptionService(
 
         InvoiceService.AddCustomerDiscountUsage(batch, owner, draft.UsedDiscount);
         reservation?.AddTo(batch);
-        return (await invoices.TryInsertDraftAsync(draft.Invoice, batch, cancellationToken), draft.Invoice.Id);
+        if (await invoices.TryInsertDraftForETagsAsync(draft.Invoice, batch, cancellationToken) is not { } written)
+        {
+            return new SaveOutcome(false, draft.Invoice.Id);
+        }
+
+        return new SaveOutcome(true, draft.Invoice.Id,
+            written.TryGetValue(TableInvoicingStore.SubscriptionRow(after.Id), out var subscriptionETag) ? new Stored<Subscription>(after, subscriptionETag) : null,
+            written.TryGetValue(TableInvoicingStore.InvoiceRow(draft.Invoice.Id), out var invoiceETag) ? new Stored<Invoice>(draft.Invoice, invoiceETag) : null,
+            owner.Value);
     }
 
     /// <summary>
@@ -676,6 +721,17 @@ public sealed class SubscriptionService(
     /// <summary>The customer's "now": real time, or its test clock's time.</summary>
     private Task<DateTimeOffset> NowAsync(string customerId, CancellationToken cancellationToken) =>
         clock.NowForAsync(customerId, cancellationToken);
+
+    /// <summary>
+    /// What saving a step did: whether it was saved, the invoice it drafted, and — when it drafted one — the subscription
+    /// and draft as written (with their new ETags) and the customer read for the draft.
+    /// </summary>
+    private sealed record SaveOutcome(bool Saved, string? InvoiceId, Stored<Subscription>? Subscription = null, Stored<Invoice>? Draft = null, Customer? Owner = null)
+    {
+        public static implicit operator SaveOutcome((bool Saved, string? InvoiceId) outcome) => new(outcome.Saved, outcome.InvoiceId);
+
+        public void Deconstruct(out bool saved, out string? invoiceId) => (saved, invoiceId) = (Saved, InvoiceId);
+    }
 
     private static string Hash(string actor, string key) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(actor + "\n" + key)))[..40];
