@@ -63,7 +63,7 @@ public sealed class InvoiceService(
             return null;
         }
 
-        await PublishAsync("invoice.created", draft, cancellationToken: cancellationToken);
+        await PublishCommittedAsync("invoice.created", draft, cancellationToken);
         return written;
     }
 
@@ -497,7 +497,7 @@ public sealed class InvoiceService(
 
                 // Just finalized here, so its PDF is new (a concurrent download that made it first wins the conditional create).
                 await documents.TryEnsureAsync(result.Invoice, customer, knownNew: true, cancellationToken);
-                await PublishAsync("invoice.finalized", result.Invoice, cancellationToken: cancellationToken);
+                await PublishCommittedAsync("invoice.finalized", result.Invoice, cancellationToken);
                 await PublishChangesAsync(invoice, result.Invoice, subscription, cancellationToken);
                 return new Stored<Invoice>(result.Invoice, written.GetValueOrDefault(TableInvoicingStore.InvoiceRow(invoice.Id)));
             }
@@ -813,7 +813,8 @@ public sealed class InvoiceService(
     /// <summary>
     /// Merchant events for a committed change: <c>invoice.paid</c>, <c>invoice.voided</c>,
     /// <c>invoice.marked_uncollectible</c>, and, when a payment activated the subscription, its next step scheduled and
-    /// <c>customer.subscription.updated</c>. Each carries a dedupe key, so a retried step publishes once.
+    /// <c>customer.subscription.updated</c>. The invoice's event is published only by the writer of its transition
+    /// (<see cref="PublishCommittedAsync"/>); the subscription's, which other steps publish too, carries a dedupe key.
     /// </summary>
     private async Task PublishChangesAsync(Invoice before, Invoice after, Subscription? subscriptionAfter, CancellationToken cancellationToken)
     {
@@ -831,7 +832,7 @@ public sealed class InvoiceService(
         };
         if (type is not null)
         {
-            await PublishAsync(type, after, cancellationToken: cancellationToken);
+            await PublishCommittedAsync(type, after, cancellationToken);
         }
 
         if (after.Status == InvoiceStatus.Paid && after.SubscriptionId is { } subscriptionId
@@ -842,6 +843,14 @@ public sealed class InvoiceService(
                 $"customer.subscription.updated:{subscriptionId}:v{subscription.Version}", cancellationToken);
         }
     }
+
+    /// <summary>
+    /// Publishes an event that reports a change exactly one write committed — the draft's insert, or an If-Match status
+    /// transition (finalized, paid, void, uncollectible) — and only its writer publishes it, right after the commit, so it
+    /// cannot be published twice and needs no de-duplication row (one storage write instead of two).
+    /// </summary>
+    private Task PublishCommittedAsync(string type, Invoice invoice, CancellationToken cancellationToken) =>
+        notifier.PublishAsync(type, invoice.CustomerId, InvoiceResponse.From(invoice), null, cancellationToken);
 
     private Task PublishAsync(string type, Invoice invoice, string? dedupeKey = null, PaymentAttempt? attempt = null, CancellationToken cancellationToken = default) =>
         notifier.PublishAsync(type, invoice.CustomerId, InvoiceResponse.From(invoice, attempt), dedupeKey ?? $"{type}:{invoice.Id}", cancellationToken);

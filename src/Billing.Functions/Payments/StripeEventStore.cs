@@ -77,10 +77,18 @@ public sealed class StripeEventStore(StorageClients clients)
     public async Task<StripeEventRecord?> GetAsync(string type, string id, CancellationToken cancellationToken = default) =>
         IsKey(type) && IsKey(id) && await table.GetAsync<StripeEventRecord>(type, id, cancellationToken) is { } row ? row.Value : null;
 
-    public Task<StripeEventRecord> UpdateAsync(StripeEventRecord record, Func<StripeEventRecord, StripeEventRecord> change, CancellationToken cancellationToken = default)
+    /// <summary>The stored event with its ETag, for an update that need not read it again.</summary>
+    public async Task<(StripeEventRecord Record, ETag ETag)?> GetStoredAsync(string type, string id, CancellationToken cancellationToken = default) =>
+        IsKey(type) && IsKey(id) ? await table.GetAsync<StripeEventRecord>(type, id, cancellationToken) : null;
+
+    public Task<StripeEventRecord> UpdateAsync(StripeEventRecord record, Func<StripeEventRecord, StripeEventRecord> change, CancellationToken cancellationToken = default) =>
+        UpdateAsync(record, null, change, cancellationToken);
+
+    /// <summary>Updates the event starting from <paramref name="etag"/> when the caller read it (one write if nobody changed it since).</summary>
+    public Task<StripeEventRecord> UpdateAsync(StripeEventRecord record, ETag? etag, Func<StripeEventRecord, StripeEventRecord> change, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
-        return table.UpdateAsync(record.Type, record.Id, "event", change, r => new Dictionary<string, object?> { ["Status"] = Name(r.Status) }, cancellationToken);
+        return table.UpdateAsync(record.Type, record.Id, "event", etag is { } e ? (record, e) : null, change, r => new Dictionary<string, object?> { ["Status"] = Name(r.Status) }, cancellationToken);
     }
 
     /// <summary>Events of one type in event-id order, optionally only those with <paramref name="status"/>.</summary>

@@ -41,7 +41,7 @@ public sealed partial class StripeEventsFunction(
     public async Task HandleAsync(QueueMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        if (StripeEventMessage.Parse(message.Text) is not { } pointer || await events.GetAsync(pointer.Type, pointer.Id, cancellationToken) is not { } record)
+        if (StripeEventMessage.Parse(message.Text) is not { } pointer || await events.GetStoredAsync(pointer.Type, pointer.Id, cancellationToken) is not var (record, etag))
         {
             LogUnknownMessage(logger, message.Id);
             return;
@@ -54,7 +54,7 @@ public sealed partial class StripeEventsFunction(
 
         var (status, note) = await ProcessAsync(record, cancellationToken);
         var now = clock.GetUtcNow();
-        var updated = await events.UpdateAsync(record, r => r with
+        var updated = await events.UpdateAsync(record, etag, r => r with
         {
             Status = status,
             Attempts = r.Attempts + 1,

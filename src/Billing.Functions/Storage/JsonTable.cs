@@ -83,10 +83,26 @@ public sealed class JsonTable(TableClient client)
     /// Optimistic read-modify-write. <paramref name="change"/> must be a pure function of the loaded value (it can run
     /// several times); returning the same instance skips the write.
     /// </summary>
+    public Task<T> UpdateAsync<T>(
+        string partitionKey,
+        string rowKey,
+        string kind,
+        Func<T, T> change,
+        Func<T, IReadOnlyDictionary<string, object?>?>? columns = null,
+        CancellationToken cancellationToken = default)
+        where T : class =>
+        UpdateAsync(partitionKey, rowKey, kind, null, change, columns, cancellationToken);
+
+    /// <summary>
+    /// <see cref="UpdateAsync{T}(string, string, string, Func{T, T}, Func{T, IReadOnlyDictionary{string, object?}?}?, CancellationToken)"/>
+    /// starting from the row as the caller read it (<paramref name="known"/>): the first try writes without reading,
+    /// and a stale ETag makes the next try read.
+    /// </summary>
     public async Task<T> UpdateAsync<T>(
         string partitionKey,
         string rowKey,
         string kind,
+        (T Value, ETag ETag)? known,
         Func<T, T> change,
         Func<T, IReadOnlyDictionary<string, object?>?>? columns = null,
         CancellationToken cancellationToken = default)
@@ -95,7 +111,7 @@ public sealed class JsonTable(TableClient client)
         ArgumentNullException.ThrowIfNull(change);
         for (var attempt = 0; attempt < MaxUpdateAttempts; attempt++)
         {
-            var loaded = await GetAsync<T>(partitionKey, rowKey, cancellationToken) ?? throw new NotFoundException(kind, rowKey);
+            var loaded = (attempt == 0 ? known : null) ?? await GetAsync<T>(partitionKey, rowKey, cancellationToken) ?? throw new NotFoundException(kind, rowKey);
             var updated = change(loaded.Value);
             if (ReferenceEquals(updated, loaded.Value))
             {
