@@ -28,6 +28,37 @@ public sealed class StripeWebhookTests(AppFixture fixture)
         await h.DrainEventsAsync();
     }
 
+    [Theory]
+    [InlineData("""{"object":"event","type":"payment_intent.succeeded","created":1700000000}""")]
+    [InlineData("""{"id":"evt_no_type","object":"event","created":1700000000}""")]
+    [InlineData("""{"id":"evt_bad_created","object":"event","type":"payment_intent.succeeded","created":"yesterday"}""")]
+    [InlineData("""["evt_array"]""")]
+    [InlineData("""{"id":"evt_cut","type":""")]
+    public async Task A_correctly_signed_payload_that_is_not_an_event_is_400_and_nothing_is_stored(string payload)
+    {
+        await using var h = await PaymentsHarness.StartAsync(fixture);
+
+        (await h.PostWebhookAsync(payload, PaymentsHarness.Sign(payload, PaymentsHarness.WebhookSecret, DateTimeOffset.UtcNow))).AssertProblem(HttpStatusCode.BadRequest);
+
+        Assert.Empty((await h.Admin.GetJsonAsync("/api/stripe-events?type=payment_intent.succeeded")).Body["data"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task Webhooks_are_not_held_to_the_per_caller_rate_limit()
+    {
+        await using var h = await PaymentsHarness.StartAsync(fixture, new Dictionary<string, string?> { ["Auth:RateLimitPerSecond"] = "2" });
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 12; i++)
+        {
+            var payload = Payload.Replace("evt_test_forged", $"evt_test_burst{i}", StringComparison.Ordinal);
+            statuses.Add((await h.PostWebhookAsync(payload, PaymentsHarness.Sign(payload, PaymentsHarness.WebhookSecret, DateTimeOffset.UtcNow))).Status);
+        }
+
+        Assert.All(statuses, s => Assert.Equal(HttpStatusCode.OK, s));
+        Assert.Equal(12, (await h.Admin.GetJsonAsync("/api/stripe-events?type=payment_intent.succeeded&limit=100")).Body["data"]!.AsArray().Count);
+    }
+
     [Fact]
     public async Task Either_secret_verifies_during_a_rotation_and_a_duplicate_is_a_200_no_op()
     {
