@@ -98,6 +98,12 @@ public sealed class WebhookDispatcher : IAsyncDisposable
     /// <summary>Wait this long (real time) before each delivery attempt.</summary>
     public TimeSpan DeliveryDelay { get; set; }
 
+    /// <summary>
+    /// How many deliveries are in flight at once (default 1: one after another, in the order of each batch). Stripe sends
+    /// many at once to a busy endpoint, in no guaranteed order; load tests raise this so delivery keeps up.
+    /// </summary>
+    public int DeliveryConcurrency { get; set; } = 1;
+
     /// <summary>Successful deliveries (duplicates included).</summary>
     public int DeliveredCount => Volatile.Read(ref _delivered);
 
@@ -298,6 +304,21 @@ public sealed class WebhookDispatcher : IAsyncDisposable
 #pragma warning disable CA5394 // test infrastructure
                 Random.Shared.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(batch));
 #pragma warning restore CA5394
+            }
+
+            if (DeliveryConcurrency > 1)
+            {
+                try
+                {
+                    await Parallel.ForEachAsync(batch, new ParallelOptions { MaxDegreeOfParallelism = DeliveryConcurrency, CancellationToken = stop },
+                        async (delivery, ct) => await DeliverAsync(delivery, ct));
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                continue;
             }
 
             foreach (var delivery in batch)

@@ -96,6 +96,52 @@ public sealed class WebhookTests
     }
 
     [Fact]
+    public async Task Delivery_concurrency_sends_several_at_once_and_every_event_still_arrives_once()
+    {
+        await using var h = new Harness();
+        var inFlight = 0;
+        var most = 0;
+        var received = new System.Collections.Concurrent.ConcurrentBag<string>();
+        h.Emulator.Webhooks.AddEndpoint(new WebhookEndpoint(new Uri("http://app.local/webhooks/stripe"), Harness.WebhookSecret)
+        {
+            Sender = async (request, ct) =>
+            {
+                var now = Interlocked.Increment(ref inFlight);
+                InterlockedMax(ref most, now);
+                received.Add(await request.Content!.ReadAsStringAsync(ct));
+                await Task.Delay(200, ct); // long enough that the batch's deliveries overlap when they may
+                Interlocked.Decrement(ref inFlight);
+                return new HttpResponseMessage(System.Net.HttpStatusCode.OK);
+            },
+        });
+        h.Emulator.Webhooks.Pause();
+        h.Emulator.Webhooks.DeliveryConcurrency = 4;
+        for (var i = 0; i < 8; i++)
+        {
+            await h.Customers.CreateAsync(new CustomerCreateOptions());
+        }
+
+        h.Emulator.Webhooks.Resume();
+        await h.Emulator.Webhooks.WaitForDrainAsync(TimeSpan.FromSeconds(30));
+
+        Assert.InRange(most, 2, 4);
+        Assert.Equal(8, received.Count);
+        Assert.Equal(8, received.Distinct().Count());
+        Assert.Equal(8, h.Emulator.Webhooks.DeliveredCount);
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        for (var seen = Volatile.Read(ref target); value > seen; seen = Volatile.Read(ref target))
+        {
+            if (Interlocked.CompareExchange(ref target, value, seen) == seen)
+            {
+                return;
+            }
+        }
+    }
+
+    [Fact]
     public async Task Delivery_delay_holds_events()
     {
         await using var h = new Harness();

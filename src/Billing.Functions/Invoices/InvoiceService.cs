@@ -31,6 +31,13 @@ public sealed class InvoiceService(
 {
     public const string BalanceTransactionPrefix = "cbtxn";
     private const int MaxAttempts = 60;
+    private const int NextStepEnsuredLimit = 20_000;
+
+    /// <summary>
+    /// Paid invoices whose subscription's next step this instance scheduled (bounded; starts over when full): a settlement
+    /// webhook arriving afterwards need not read the invoice and the subscription again to make sure of it.
+    /// </summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> nextStepEnsured = new(StringComparer.Ordinal);
 
     public TableInvoicingStore Store => store;
 
@@ -612,6 +619,11 @@ public sealed class InvoiceService(
         {
             if (known.Value.Status is not null and not CollectionStatus.RequiresAction)
             {
+                if (nextStepEnsured.ContainsKey(invoiceId))
+                {
+                    return true;
+                }
+
                 // Recorded before: only make sure of the subscription's next step, as recording it again would.
                 if (await store.GetInvoiceAsync(customerId, invoiceId, cancellationToken) is { } recorded)
                 {
@@ -733,7 +745,18 @@ public sealed class InvoiceService(
             && await store.GetSubscriptionAsync(invoice.CustomerId, subscriptionId, cancellationToken) is { } subscription)
         {
             await schedule.ScheduleNextAsync(subscription.Value, cancellationToken);
+            RememberNextStep(invoice.Id);
         }
+    }
+
+    private void RememberNextStep(string invoiceId)
+    {
+        if (nextStepEnsured.Count >= NextStepEnsuredLimit)
+        {
+            nextStepEnsured.Clear();
+        }
+
+        nextStepEnsured.TryAdd(invoiceId, 0);
     }
 
     /// <summary>Applies a state change to one invoice (void, uncollectible, paid out of band) and keeps its subscription in step.</summary>
@@ -839,6 +862,7 @@ public sealed class InvoiceService(
             && (subscriptionAfter ?? (await store.GetSubscriptionAsync(after.CustomerId, subscriptionId, cancellationToken))?.Value) is { } subscription)
         {
             await schedule.ScheduleNextAsync(subscription, cancellationToken);
+            RememberNextStep(after.Id);
             await notifier.PublishAsync("customer.subscription.updated", after.CustomerId, SubscriptionResponse.From(subscription),
                 $"customer.subscription.updated:{subscriptionId}:v{subscription.Version}", cancellationToken);
         }

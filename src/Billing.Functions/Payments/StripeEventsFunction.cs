@@ -91,6 +91,13 @@ public sealed partial class StripeEventsFunction(
         };
         if (paymentIntent is not null && Text(obj?["metadata"], GatewayMetadata.InvoiceId) is { } invoiceId)
         {
+            if (type == "payment_intent.created")
+            {
+                // Says nothing about the outcome: the events that settle the payment (succeeded, payment_failed,
+                // requires_action, …) follow, and each converges the attempt.
+                return (StripeEventStatus.Ignored, "payment of invoice " + invoiceId + " created; settled by the events that follow");
+            }
+
             // An invoice's collection attempt (e.g. 3-D Secure completed in the browser): settle it on the invoice.
             var metadata = obj?["metadata"];
             var attempt = int.TryParse(Text(metadata, GatewayMetadata.InvoiceAttempt), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : (int?)null;
