@@ -47,6 +47,9 @@ public sealed class InvoiceService(
     public async Task<Customer> CustomerAsync(string customerId, CancellationToken cancellationToken = default) =>
         await customers.GetAsync(customerId, cancellationToken) ?? throw new NotFoundException("customer", customerId);
 
+    /// <summary>A balance row as read (with its ETag), or <c>null</c> when the customer had none in that currency.</summary>
+    public sealed record BalanceRead(Stored<CustomerBalance>? Row);
+
     /// <summary>The customer's balance in <paramref name="currency"/> (zero when it never moved).</summary>
     public async Task<Stored<CustomerBalance>?> BalanceAsync(string customerId, string currency, CancellationToken cancellationToken = default) =>
         await store.GetAsync<CustomerBalance>(customerId, TableInvoicingStore.BalanceRow(currency), cancellationToken);
@@ -433,15 +436,16 @@ public sealed class InvoiceService(
     /// after the reservation (see <see cref="AccountNumbering"/>); it is cancelled once the invoice is saved.
     /// </summary>
     public async Task<Invoice> FinalizeAsync(string customerId, string invoiceId, string actor, CancellationToken cancellationToken = default) =>
-        (await FinalizeAsync(customerId, invoiceId, actor, null, null, cancellationToken)).Value;
+        (await FinalizeAsync(customerId, invoiceId, actor, null, null, null, cancellationToken)).Value;
 
     /// <summary>
     /// <see cref="FinalizeAsync(string, string, string, CancellationToken)"/> for a caller that already holds the invoice
     /// (<paramref name="known"/>, used by the first try only: a stale one fails its If-Match and is read again) and its
-    /// customer. Returns the finalized invoice with the ETag it was saved with (<c>default</c> if the service returned none).
+    /// customer (and its balance, <paramref name="knownBalance"/>, likewise for the first try). Returns the finalized
+    /// invoice with the ETag it was saved with (<c>default</c> if the service returned none).
     /// </summary>
     internal async Task<Stored<Invoice>> FinalizeAsync(string customerId, string invoiceId, string actor, Stored<Invoice>? known, Customer? knownCustomer,
-        CancellationToken cancellationToken)
+        BalanceRead? knownBalance, CancellationToken cancellationToken)
     {
         var customer = knownCustomer ?? await CustomerAsync(customerId, cancellationToken);
         Domain.Scheduling.DueWork? commitment = null;
@@ -484,7 +488,9 @@ public sealed class InvoiceService(
                 batch.Put(TableInvoicingStore.SequenceRow, next, sequence?.ETag);
             }
 
-            var balance = await BalanceAsync(customerId, invoice.Currency, cancellationToken);
+            var balance = attempt == 0 && knownBalance is { } read && string.Equals(read.Row?.Value.Currency ?? invoice.Currency, invoice.Currency, StringComparison.OrdinalIgnoreCase)
+                ? read.Row
+                : await BalanceAsync(customerId, invoice.Currency, cancellationToken);
             var current = balance?.Value ?? new CustomerBalance { CustomerId = customerId, Currency = invoice.Currency };
             var result = invoice.Finalize(number, current.Balance, now);
             batch.Replace(TableInvoicingStore.InvoiceRow(invoice.Id), result.Invoice, loaded.ETag, TableInvoicingStore.InvoiceColumns(result.Invoice));

@@ -125,7 +125,7 @@ public sealed class SubscriptionService(
                 if (s.Status == SubscriptionStatus.Incomplete)
                 {
                     var lines = InvoiceGenerator.DueLines(s, [], [], now);
-                    var (result, owner) = await DraftAsync(s, lines, BillingReason.SubscriptionCreate, now, cancellationToken);
+                    var (result, owner, _) = await DraftAsync(s, lines, BillingReason.SubscriptionCreate, now, cancellationToken);
                     draft = result.Invoice;
                     s = s.WithDiscountUsage(result.UsedDiscount).WithLatestInvoice(draft.Id, now, actor);
                     InvoiceService.AddCustomerDiscountUsage(batch, owner, result.UsedDiscount);
@@ -281,7 +281,7 @@ public sealed class SubscriptionService(
         var now = await NowAsync(stored.Value.CustomerId, cancellationToken);
         var date = body.ProrationDate ?? now;
         var items = stored.Value.PreviewChange(updates!, body.ProrationBehavior ?? ProrationBehavior.CreateProrations, now, date);
-        var (draft, _) = await DraftAsync(stored.Value, InvoiceGenerator.PendingLines(items, []), BillingReason.SubscriptionUpdate, now, cancellationToken);
+        var (draft, _, _) = await DraftAsync(stored.Value, InvoiceGenerator.PendingLines(items, []), BillingReason.SubscriptionUpdate, now, cancellationToken);
         return (draft.Invoice, date);
     }
 
@@ -520,7 +520,7 @@ public sealed class SubscriptionService(
     private async Task<Subscription> CompleteCreationAsync(string customerId, string subscriptionId, string actor, CancellationToken cancellationToken)
     {
         var stored = await store.GetSubscriptionAsync(customerId, subscriptionId, cancellationToken) ?? throw new NotFoundException("subscription", subscriptionId);
-        await BillLatestAsync(stored.Value, actor, newAttempt: false, offSession: false, null, null, cancellationToken);
+        await BillLatestAsync(stored.Value, actor, newAttempt: false, offSession: false, null, cancellationToken);
         var current = (await store.GetSubscriptionAsync(customerId, subscriptionId, cancellationToken))!.Value;
         await schedule.ScheduleNextAsync(current, cancellationToken);
         await PublishAsync("customer.subscription.created", current, $"customer.subscription.created:{subscriptionId}", cancellationToken);
@@ -537,7 +537,7 @@ public sealed class SubscriptionService(
         if (invoiceId is not null)
         {
             var subscription = saved?.Subscription?.Value ?? (await store.GetSubscriptionAsync(customerId, subscriptionId, cancellationToken))!.Value;
-            billed = await BillLatestAsync(subscription, actor, newAttempt: true, offSession: true, saved?.Draft, saved?.Owner, cancellationToken);
+            billed = await BillLatestAsync(subscription, actor, newAttempt: true, offSession: true, saved, cancellationToken);
         }
 
         // Billing changes the subscription only when a payment activates an incomplete / past_due / unpaid one; otherwise
@@ -560,14 +560,15 @@ public sealed class SubscriptionService(
     /// answers requires_action with a client secret); later ones off-session (3-D Secure is then a decline).
     /// </summary>
     /// <remarks>
-    /// <paramref name="knownDraft"/> and <paramref name="owner"/>: the invoice as the caller just wrote it and the customer
-    /// it read, used instead of reading them again; a draft finalized here with the owner known is then collected
+    /// <paramref name="saved"/>: the draft as the caller just wrote it and the customer and balance it read, used instead of
+    /// reading them again; a draft finalized here with the owner known is then collected
     /// without querying its attempts (<see cref="InvoiceService.CollectFinalizedAsync"/>). Returns the collection's
     /// outcome when one was made.
     /// </remarks>
     private async Task<(Invoice Invoice, PaymentAttempt? Attempt)?> BillLatestAsync(Subscription subscription, string actor, bool newAttempt, bool offSession,
-        Stored<Invoice>? knownDraft, Customer? owner, CancellationToken cancellationToken)
+        SaveOutcome? saved, CancellationToken cancellationToken)
     {
+        var (knownDraft, owner) = (saved?.Draft, saved?.Owner);
         if (subscription.LatestInvoiceId is not { } invoiceId
             || (knownDraft is { Value.Id: var known } && known == invoiceId ? knownDraft : await store.GetInvoiceAsync(subscription.CustomerId, invoiceId, cancellationToken)) is not { } stored)
         {
@@ -584,7 +585,7 @@ public sealed class SubscriptionService(
                 return null;
             }
 
-            finalized = await invoices.FinalizeAsync(subscription.CustomerId, invoiceId, actor, stored, owner, cancellationToken);
+            finalized = await invoices.FinalizeAsync(subscription.CustomerId, invoiceId, actor, stored, owner, ReferenceEquals(stored, knownDraft) ? saved?.Balance : null, cancellationToken);
             invoice = finalized.Value;
             if (invoice.Status == InvoiceStatus.Open && paused is PauseCollectionBehavior.Void or PauseCollectionBehavior.MarkUncollectible)
             {
@@ -646,7 +647,7 @@ public sealed class SubscriptionService(
             return await SavePendingAsync(before, after, [], cancellationToken, reservation);
         }
 
-        var (draft, owner) = await DraftAsync(after, lines, reason, now, cancellationToken);
+        var (draft, owner, balance) = await DraftAsync(after, lines, reason, now, cancellationToken);
         after = after.WithDiscountUsage(draft.UsedDiscount).WithLatestInvoice(draft.Invoice.Id, now, actor);
         var batch = new PartitionBatch(after.CustomerId)
             .Replace(TableInvoicingStore.SubscriptionRow(after.Id), after, before.ETag, TableInvoicingStore.SubscriptionColumns(after));
@@ -665,7 +666,7 @@ public sealed class SubscriptionService(
         return new SaveOutcome(true, draft.Invoice.Id,
             written.TryGetValue(TableInvoicingStore.SubscriptionRow(after.Id), out var subscriptionETag) ? new Stored<Subscription>(after, subscriptionETag) : null,
             written.TryGetValue(TableInvoicingStore.InvoiceRow(draft.Invoice.Id), out var invoiceETag) ? new Stored<Invoice>(draft.Invoice, invoiceETag) : null,
-            owner.Value);
+            owner.Value, balance);
     }
 
     /// <summary>
@@ -673,7 +674,7 @@ public sealed class SubscriptionService(
     /// the customer's (<see cref="Customer.Discount"/>); the customer row is returned with its ETag so the caller can
     /// record that usage in its transaction.
     /// </summary>
-    private async Task<(InvoiceDraftResult Draft, Stored<Customer> Owner)> DraftAsync(Subscription subscription, IReadOnlyList<InvoiceLine> lines, BillingReason reason, DateTimeOffset now,
+    private async Task<(InvoiceDraftResult Draft, Stored<Customer> Owner, InvoiceService.BalanceRead Balance)> DraftAsync(Subscription subscription, IReadOnlyList<InvoiceLine> lines, BillingReason reason, DateTimeOffset now,
         CancellationToken cancellationToken)
     {
         var owner = await store.GetCustomerAsync(subscription.CustomerId, cancellationToken) ?? throw new NotFoundException("customer", subscription.CustomerId);
@@ -689,7 +690,7 @@ public sealed class SubscriptionService(
             Discounts = [.. new[] { subscription.Discount, owner.Value.Discount }.OfType<Discount>()],
             CustomerBalance = balance?.Value.Balance ?? 0,
         }, Ids.New(Invoice.IdPrefix, now), now);
-        return (draft, owner);
+        return (draft, owner, new InvoiceService.BalanceRead(balance));
     }
 
     private async Task<IReadOnlyList<ItemUpdate>?> ItemUpdatesAsync(IReadOnlyList<SubscriptionItemUpdateRequest>? items, ValidationErrors errors, CancellationToken cancellationToken)
@@ -724,9 +725,10 @@ public sealed class SubscriptionService(
 
     /// <summary>
     /// What saving a step did: whether it was saved, the invoice it drafted, and — when it drafted one — the subscription
-    /// and draft as written (with their new ETags) and the customer read for the draft.
+    /// and draft as written (with their new ETags), and the customer and balance read for the draft.
     /// </summary>
-    private sealed record SaveOutcome(bool Saved, string? InvoiceId, Stored<Subscription>? Subscription = null, Stored<Invoice>? Draft = null, Customer? Owner = null)
+    private sealed record SaveOutcome(bool Saved, string? InvoiceId, Stored<Subscription>? Subscription = null, Stored<Invoice>? Draft = null, Customer? Owner = null,
+        InvoiceService.BalanceRead? Balance = null)
     {
         public static implicit operator SaveOutcome((bool Saved, string? InvoiceId) outcome) => new(outcome.Saved, outcome.InvoiceId);
 

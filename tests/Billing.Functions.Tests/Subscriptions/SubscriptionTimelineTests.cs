@@ -62,6 +62,30 @@ public sealed class SubscriptionTimelineTests
     }
 
     [Fact]
+    public async Task A_renewal_applies_the_customer_credit_balance_and_charges_nothing_while_it_covers_the_invoice()
+    {
+        var (clock, customer) = await ClockedCustomerAsync();
+        var first = await given.SubscribeAsync(customer, await given.PriceAsync(3100));
+        var second = await given.SubscribeAsync(customer, await given.PriceAsync(1000));
+        // Canceled at once with proration while the clock stands at the period start: the whole period is credited.
+        var canceled = await admin.PostJsonAsync($"/api/subscriptions/{first["id"]}/cancel", new { prorate = true, invoice_now = true });
+        Assert.Equal(HttpStatusCode.OK, canceled.Status);
+        Assert.Equal(-3100, (long)(await given.InvoiceAsync((string)canceled.Body["latest_invoice"]!))["ending_balance"]!);
+
+        await AdvanceAsync(clock, Start.AddMonths(1).AddHours(1));
+
+        var renewed = (await admin.GetJsonAsync($"/api/subscriptions/{second["id"]}")).Body;
+        Assert.Equal("active", (string?)renewed["status"]);
+        var invoice = await given.InvoiceAsync((string)renewed["latest_invoice"]!);
+        Assert.NotEqual((string?)second["latest_invoice"], (string?)invoice["id"]);
+        Assert.Equal(1000, (long)invoice["total"]!);
+        Assert.Equal(-3100, (long)invoice["starting_balance"]!);
+        Assert.Equal(-2100, (long)invoice["ending_balance"]!);
+        Assert.Equal(0, (long)invoice["amount_due"]!);
+        Assert.Equal("paid", (string?)invoice["status"]);
+    }
+
+    [Fact]
     public async Task An_unpaid_first_invoice_expires_the_subscription_after_23_hours_and_is_voided()
     {
         var (clock, customer) = await ClockedCustomerAsync("declined");
