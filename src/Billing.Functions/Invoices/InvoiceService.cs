@@ -583,7 +583,8 @@ public sealed class InvoiceService(
     /// (no query of the attempts) and its outcome is recorded on the rows as written, without reading them back. If
     /// attempt 1 exists after all (a concurrent pay) or the ETag is unknown, this is <see cref="CollectAsync"/>.
     /// </summary>
-    internal async Task<(Invoice Invoice, PaymentAttempt? Attempt)> CollectFinalizedAsync(Stored<Invoice> finalized, Customer customer, bool offSession, CancellationToken cancellationToken)
+    internal async Task<(Invoice Invoice, PaymentAttempt? Attempt)> CollectFinalizedAsync(Stored<Invoice> finalized, Customer customer, bool offSession,
+        Stored<Subscription>? knownSubscription, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(finalized);
         ArgumentNullException.ThrowIfNull(customer);
@@ -596,7 +597,7 @@ public sealed class InvoiceService(
             if (written is not null && written.TryGetValue(row, out var etag))
             {
                 var result = await collector.CollectAsync(invoice, customer, 1, offSession, cancellationToken);
-                return await RecordOutcomeAsync(invoice.CustomerId, invoice.Id, 1, result, new Stored<PaymentAttempt>(intent, etag), finalized, cancellationToken);
+                return await RecordOutcomeAsync(invoice.CustomerId, invoice.Id, 1, result, new Stored<PaymentAttempt>(intent, etag), finalized, knownSubscription, cancellationToken);
             }
         }
 
@@ -642,7 +643,7 @@ public sealed class InvoiceService(
             if (await store.GetInvoiceAsync(customerId, invoiceId, cancellationToken) is { } owned)
             {
                 var settled = await collector.RefreshAsync(owned.Value, gatewayPaymentId, cancellationToken);
-                await RecordOutcomeAsync(customerId, invoiceId, attemptNumber.Value, settled, known, owned, cancellationToken);
+                await RecordOutcomeAsync(customerId, invoiceId, attemptNumber.Value, settled, known, owned, null, cancellationToken);
                 return true;
             }
         }
@@ -667,15 +668,15 @@ public sealed class InvoiceService(
 
     /// <summary>Completes attempt <paramref name="number"/> with its outcome; a success pays the invoice and activates its subscription in the same transaction.</summary>
     public Task<(Invoice Invoice, PaymentAttempt Attempt)> RecordOutcomeAsync(string customerId, string invoiceId, int number, CollectionResult result, CancellationToken cancellationToken = default) =>
-        RecordOutcomeAsync(customerId, invoiceId, number, result, null, null, cancellationToken);
+        RecordOutcomeAsync(customerId, invoiceId, number, result, null, null, null, cancellationToken);
 
     /// <summary>
-    /// Records an outcome starting from rows the caller holds (<paramref name="knownAttempt"/>, <paramref name="knownInvoice"/>
-    /// with their ETags, e.g. as it just wrote them): the first try uses them, a stale one fails its If-Match and the
-    /// retry reads both again.
+    /// Records an outcome starting from rows the caller holds (<paramref name="knownAttempt"/>, <paramref name="knownInvoice"/>,
+    /// <paramref name="knownSubscription"/> with their ETags, e.g. as it just wrote them): the first try uses them, a stale
+    /// one fails its If-Match and the retry reads them again.
     /// </summary>
     private async Task<(Invoice Invoice, PaymentAttempt Attempt)> RecordOutcomeAsync(string customerId, string invoiceId, int number, CollectionResult result,
-        Stored<PaymentAttempt>? knownAttempt, Stored<Invoice>? knownInvoice, CancellationToken cancellationToken)
+        Stored<PaymentAttempt>? knownAttempt, Stored<Invoice>? knownInvoice, Stored<Subscription>? knownSubscription, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(result);
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
@@ -716,7 +717,7 @@ public sealed class InvoiceService(
                 batch.Replace(TableInvoicingStore.InvoiceRow(invoice.Id), invoice, loaded.ETag, TableInvoicingStore.InvoiceColumns(invoice));
                 if (invoice.Status == InvoiceStatus.Paid)
                 {
-                    subscription = await AddSubscriptionPaidAsync(batch, invoice, now, Actors.System, cancellationToken);
+                    subscription = await AddSubscriptionPaidAsync(batch, invoice, now, Actors.System, attempt == 0 ? knownSubscription : null, cancellationToken);
                 }
             }
 
@@ -901,10 +902,15 @@ public sealed class InvoiceService(
     /// the invoice's subscription as it is once the batch commits (read here; null when it has none), so publishing after
     /// the commit need not read it again.
     /// </summary>
-    private async Task<Subscription?> AddSubscriptionPaidAsync(PartitionBatch batch, Invoice invoice, DateTimeOffset now, string actor, CancellationToken cancellationToken)
+    private Task<Subscription?> AddSubscriptionPaidAsync(PartitionBatch batch, Invoice invoice, DateTimeOffset now, string actor, CancellationToken cancellationToken) =>
+        AddSubscriptionPaidAsync(batch, invoice, now, actor, null, cancellationToken);
+
+    /// <remarks><paramref name="known"/>: the subscription as the caller holds it (with its ETag), used instead of reading it.</remarks>
+    private async Task<Subscription?> AddSubscriptionPaidAsync(PartitionBatch batch, Invoice invoice, DateTimeOffset now, string actor, Stored<Subscription>? known,
+        CancellationToken cancellationToken)
     {
         if (invoice.SubscriptionId is not { } subscriptionId
-            || await store.GetSubscriptionAsync(invoice.CustomerId, subscriptionId, cancellationToken) is not { } stored)
+            || (known is { Value.Id: var knownId } && knownId == subscriptionId ? known : await store.GetSubscriptionAsync(invoice.CustomerId, subscriptionId, cancellationToken)) is not { } stored)
         {
             return null;
         }

@@ -598,7 +598,7 @@ public sealed class SubscriptionService(
         if (invoice.Status == InvoiceStatus.Open && invoice.CollectionMethod == CollectionMethod.ChargeAutomatically && paused is null)
         {
             return finalized is not null && owner is not null && newAttempt
-                ? await invoices.CollectFinalizedAsync(finalized, owner, offSession, cancellationToken)
+                ? await invoices.CollectFinalizedAsync(finalized, owner, offSession, saved?.Subscription, cancellationToken)
                 : await invoices.CollectAsync(subscription.CustomerId, invoiceId, offSession, newAttempt, cancellationToken);
         }
 
