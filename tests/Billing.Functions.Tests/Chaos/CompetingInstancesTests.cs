@@ -41,7 +41,8 @@ public sealed class CompetingInstancesTests(AppFixture fixture, ITestOutputHelpe
             var h = instances[i % 3];
             var declines = i % 10 == 3;
             var (customer, _) = await h.CustomerWithCardAsync(declines ? "pm_card_chargeCustomerFail" : "pm_card_visa");
-            var anchor = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 2);
+            // Far enough ahead to be in the future when the request is validated, even with thousands being created at once.
+            var anchor = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds() + (count > 100 ? 30 : 2));
             var sub = await h.SubscribeAnchoredAsync(customer, price, anchor);
             subs[i] = (customer, (string)sub["id"]!, anchor, declines);
         });

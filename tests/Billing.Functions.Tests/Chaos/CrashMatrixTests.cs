@@ -258,7 +258,7 @@ public sealed class CrashMatrixTests(AppFixture fixture, ITestOutputHelper outpu
             var invoice = (string)p["invoice"]!;
             var key = Guid.NewGuid().ToString("N");
             var final = await ClientRetryAsync(plan, c => c.PostJsonAsync("/api/credit-notes", new { invoice, amount = 1700, outcome = "refund", reason = "order_change" }, key));
-            tally.Check(final == HttpStatusCode.Created, $"{where}: credit note ended with {final}");
+            tally.Check(final == HttpStatusCode.Created, $"{where}: credit note ended with {final} ({LastAnswer(plan)})");
 
             // A refund the crash left unsent or unrecorded is finished by the note's due work (five minutes later).
             await RunDueWorkOfAsync((string)p["customer"]!, h.Clock.GetUtcNow().AddHours(2));
@@ -362,6 +362,14 @@ public sealed class CrashMatrixTests(AppFixture fixture, ITestOutputHelper outpu
                         CrashPlan.Disarm();
                     }
                 }
+            }
+        }
+
+        private static string LastAnswer(CrashPlan plan)
+        {
+            lock (plan.Trace)
+            {
+                return plan.Trace.LastOrDefault(t => t.StartsWith("answer ", StringComparison.Ordinal)) ?? "no answer recorded";
             }
         }
 
