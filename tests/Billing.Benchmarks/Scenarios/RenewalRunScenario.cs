@@ -56,7 +56,7 @@ public static class RenewalRunScenario
 
         // All anchored one second before a minute boundary that leaves time to create them: the BillingClock timer
         // (every minute at :00) then finds them all due at once.
-        var subscribeEstimate = TimeSpan.FromSeconds(count / Math.Max(10, customerRate) * 3 + 20);
+        var subscribeEstimate = TimeSpan.FromSeconds(Math.Max(count / Math.Max(10, customerRate) * 5, count / 15.0) + 30); // a subscription (invoice, PDF, charge, three webhooks) costs several customers
         var boundary = NextMinute(DateTimeOffset.UtcNow + subscribeEstimate);
         var anchor = boundary.AddSeconds(-1);
         await Parallel.ForEachAsync(customers, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (customer, _) =>
