@@ -230,22 +230,39 @@ public static class RenewalRunScenario
         return operations / stop.Elapsed.TotalSeconds;
     }
 
+    /// <summary>POSTs with an Idempotency-Key, so a retry after a dropped connection cannot create the object twice.</summary>
     private static async Task<string> PostAsync(HttpClient client, string path, object body)
     {
+        var key = Guid.NewGuid().ToString("N");
         for (var attempt = 1; ; attempt++)
         {
-            using var response = await client.PostAsJsonAsync(path, body);
-            if (response.IsSuccessStatusCode || attempt >= 3)
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(path, UriKind.Relative)) { Content = JsonContent.Create(body) };
+            request.Headers.Add("Idempotency-Key", key);
+            HttpResponseMessage response;
+            try
             {
-                if (!response.IsSuccessStatusCode)
+                response = await client.SendAsync(request);
+            }
+            catch (HttpRequestException) when (attempt < 5)
+            {
+                await Task.Delay(200 * attempt);
+                continue;
+            }
+
+            using (response)
+            {
+                if (response.IsSuccessStatusCode)
+                {
+                    return (string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+                }
+
+                if (attempt >= 5)
                 {
                     throw new HttpRequestException($"{path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
                 }
-
-                return (string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
             }
 
-            await Task.Delay(100 * attempt);
+            await Task.Delay(200 * attempt);
         }
     }
 }
