@@ -248,9 +248,7 @@ public sealed partial class CouponRedemptions(TableInvoicingStore store, ISchedu
         var row = RedemptionRow(couponId, targetId);
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            if (await store.GetAsync<CouponRedemption>(TableInvoicingStore.CouponPartition, row, cancellationToken) is not { } stored
-                || stored.Value.Status == RedemptionStatus.Applied
-                || !string.Equals(stored.Value.Discount.Id, discountId, StringComparison.Ordinal))
+            if (await UnsettledAsync(row, discountId, cancellationToken) is not { } stored)
             {
                 return;
             }
@@ -266,15 +264,21 @@ public sealed partial class CouponRedemptions(TableInvoicingStore store, ISchedu
         throw new ConcurrencyConflictException($"The redemption of coupon '{couponId}' by '{targetId}' could not be settled.");
     }
 
+    /// <summary>The redemption row still waiting to be settled for this discount; null when it is gone, applied, or another's.</summary>
+    private async Task<Stored<CouponRedemption>?> UnsettledAsync(string row, string discountId, CancellationToken cancellationToken) =>
+        await store.GetAsync<CouponRedemption>(TableInvoicingStore.CouponPartition, row, cancellationToken) is { } stored
+            && stored.Value.Status != RedemptionStatus.Applied
+            && string.Equals(stored.Value.Discount.Id, discountId, StringComparison.Ordinal)
+            ? stored
+            : null;
+
     /// <summary>Removes the redemption row and lowers the coupon's count, in one transaction (only for a returned fence).</summary>
     private async Task GiveBackAsync(string couponId, string targetId, string discountId, CancellationToken cancellationToken)
     {
         var row = RedemptionRow(couponId, targetId);
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            if (await store.GetAsync<CouponRedemption>(TableInvoicingStore.CouponPartition, row, cancellationToken) is not { } stored
-                || stored.Value.Status == RedemptionStatus.Applied
-                || !string.Equals(stored.Value.Discount.Id, discountId, StringComparison.Ordinal))
+            if (await UnsettledAsync(row, discountId, cancellationToken) is not { } stored)
             {
                 return;
             }

@@ -37,7 +37,7 @@ public sealed class InvoiceService(
     /// Paid invoices whose subscription's next step this instance scheduled (bounded; starts over when full): a settlement
     /// webhook arriving afterwards need not read the invoice and the subscription again to make sure of it.
     /// </summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> nextStepEnsured = new(StringComparer.Ordinal);
+    private readonly BoundedMemo<bool> nextStepEnsured = new(NextStepEnsuredLimit);
 
     public TableInvoicingStore Store => store;
 
@@ -626,7 +626,7 @@ public sealed class InvoiceService(
         {
             if (known.Value.Status is not null and not CollectionStatus.RequiresAction)
             {
-                if (nextStepEnsured.ContainsKey(invoiceId))
+                if (nextStepEnsured.Contains(invoiceId))
                 {
                     return true;
                 }
@@ -752,18 +752,8 @@ public sealed class InvoiceService(
             && await store.GetSubscriptionAsync(invoice.CustomerId, subscriptionId, cancellationToken) is { } subscription)
         {
             await schedule.ScheduleNextAsync(subscription.Value, cancellationToken);
-            RememberNextStep(invoice.Id);
+            nextStepEnsured.Set(invoice.Id, true);
         }
-    }
-
-    private void RememberNextStep(string invoiceId)
-    {
-        if (nextStepEnsured.Count >= NextStepEnsuredLimit)
-        {
-            nextStepEnsured.Clear();
-        }
-
-        nextStepEnsured.TryAdd(invoiceId, 0);
     }
 
     /// <summary>Applies a state change to one invoice (void, uncollectible, paid out of band) and keeps its subscription in step.</summary>
@@ -869,7 +859,7 @@ public sealed class InvoiceService(
             && (subscriptionAfter ?? (await store.GetSubscriptionAsync(after.CustomerId, subscriptionId, cancellationToken))?.Value) is { } subscription)
         {
             await schedule.ScheduleNextAsync(subscription, cancellationToken);
-            RememberNextStep(after.Id);
+            nextStepEnsured.Set(after.Id, true);
             await notifier.PublishAsync("customer.subscription.updated", after.CustomerId, SubscriptionResponse.From(subscription),
                 $"customer.subscription.updated:{subscriptionId}:v{subscription.Version}", cancellationToken);
         }

@@ -25,7 +25,7 @@ public sealed class NotificationStore(StorageClients clients)
     public const int RecentKeysLimit = 20_000;
 
     private readonly JsonTable table = new(clients.Table(TableName));
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> recentKeys = new(StringComparer.Ordinal);
+    private readonly BoundedMemo<bool> recentKeys = new(RecentKeysLimit);
     private volatile EndpointsSnapshot? endpoints;
 
     public async Task<WebhookEndpoint?> GetEndpointAsync(string id, CancellationToken cancellationToken) =>
@@ -96,7 +96,7 @@ public sealed class NotificationStore(StorageClients clients)
         {
             // A key this instance saw stored is a repeat without asking storage (e.g. the subscription update that both
             // the payment and the renewal step publish); any other goes to the insert-if-absent below.
-            if (recentKeys.ContainsKey(dedupeKey))
+            if (recentKeys.Contains(dedupeKey))
             {
                 return null;
             }
@@ -107,7 +107,7 @@ public sealed class NotificationStore(StorageClients clients)
             }
             catch (RequestFailedException e) when (e.Status == 409)
             {
-                Remember(dedupeKey);
+                recentKeys.Set(dedupeKey, true);
                 return null;
             }
         }
@@ -115,20 +115,10 @@ public sealed class NotificationStore(StorageClients clients)
         await table.InsertAsync(Day(billingEvent.Created), Keys.Descending(billingEvent.Id), billingEvent, new Dictionary<string, object?> { ["Type"] = billingEvent.Type }, cancellationToken);
         if (dedupeKey is not null)
         {
-            Remember(dedupeKey);
+            recentKeys.Set(dedupeKey, true);
         }
 
         return billingEvent;
-    }
-
-    private void Remember(string dedupeKey)
-    {
-        if (recentKeys.Count >= RecentKeysLimit)
-        {
-            recentKeys.Clear();
-        }
-
-        recentKeys.TryAdd(dedupeKey, 0);
     }
 
     public async Task<BillingEvent?> GetEventAsync(string id, CancellationToken cancellationToken) =>

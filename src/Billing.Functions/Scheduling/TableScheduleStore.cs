@@ -26,7 +26,7 @@ public sealed class TableScheduleStore(StorageClients clients) : IScheduleStore
     private static readonly TimeSpan RecentlyWritten = TimeSpan.FromSeconds(30);
     private const int MaxRemembered = 50_000;
     private readonly JsonTable table = new(clients.Table(TableName));
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> written = new(StringComparer.Ordinal);
+    private readonly BoundedMemo<long> written = new(MaxRemembered);
 
     public TableClient Client => table.Client;
 
@@ -66,23 +66,18 @@ public sealed class TableScheduleStore(StorageClients clients) : IScheduleStore
         var entity = Entity(work);
         var key = entity.PartitionKey + "/" + entity.RowKey;
         var now = Environment.TickCount64; // real time on purpose: this is about storage writes, not billing time
-        if (written.TryGetValue(key, out var at) && now - at < (long)RecentlyWritten.TotalMilliseconds)
+        if (written.TryGet(key, out var at) && now - at < (long)RecentlyWritten.TotalMilliseconds)
         {
             return;
         }
 
         await table.Client.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken);
-        if (written.Count >= MaxRemembered)
-        {
-            written.Clear();
-        }
-
-        written[key] = now;
+        written.Set(key, now);
     }
 
     public async Task CancelAsync(DueWork work, CancellationToken cancellationToken = default)
     {
-        written.TryRemove(Partition(work) + "/" + RowKey(work), out _);
+        written.Forget(Partition(work) + "/" + RowKey(work));
         try
         {
             await table.Client.DeleteEntityAsync(Partition(work), RowKey(work), ETag.All, cancellationToken);
@@ -128,7 +123,7 @@ public sealed class TableScheduleStore(StorageClients clients) : IScheduleStore
         ArgumentNullException.ThrowIfNull(rows);
         foreach (var row in rows)
         {
-            written.TryRemove(row.PartitionKey + "/" + row.RowKey, out _);
+            written.Forget(row.PartitionKey + "/" + row.RowKey);
         }
 
         foreach (var partition in rows.GroupBy(r => r.PartitionKey))

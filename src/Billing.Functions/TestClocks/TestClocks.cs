@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Billing.Domain;
 using Billing.Domain.Customers;
 using Billing.Domain.TestClocks;
@@ -44,7 +43,7 @@ public sealed class TestClockStore(StorageClients clients)
 public sealed class BillingClock(TestClockStore clocks, ICustomerStore customers, TimeProvider time) : IBillingClock
 {
     private const int MaxRemembered = 20_000;
-    private readonly ConcurrentDictionary<string, string> clockOf = new(StringComparer.Ordinal);
+    private readonly Storage.BoundedMemo<string> clockOf = new(MaxRemembered);
 
     public async Task<DateTimeOffset> NowForAsync(Customer customer, CancellationToken cancellationToken = default)
     {
@@ -72,7 +71,7 @@ public sealed class BillingClock(TestClockStore clocks, ICustomerStore customers
     private async Task<string?> BindingAsync(string customerId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(customerId);
-        if (clockOf.TryGetValue(customerId, out var known))
+        if (clockOf.TryGet(customerId, out var known))
         {
             return known;
         }
@@ -84,12 +83,7 @@ public sealed class BillingClock(TestClockStore clocks, ICustomerStore customers
     private string Remember(Customer customer)
     {
         var binding = customer.TestClockId ?? "";
-        if (clockOf.Count >= MaxRemembered)
-        {
-            clockOf.Clear(); // bounded memory; the next asks read the rows again
-        }
-
-        clockOf[customer.Id] = binding;
+        clockOf.Set(customer.Id, binding); // bounded: when full it starts over, and the next asks read the rows again
         return binding;
     }
 }
