@@ -96,10 +96,14 @@ public sealed class CustomerDiscountService(
     /// </summary>
     public async Task<Customer> RemoveAsync(string customerId, CancellationToken cancellationToken = default)
     {
-        var current = await customers.GetAsync(customerId, cancellationToken) ?? throw new NotFoundException("customer", customerId);
-        var removed = current.Discount ?? throw new NotFoundException("discount", customerId);
-        var updated = await customers.UpdateAsync(customerId, c => c.RemoveDiscount(), cancellationToken);
-        await notifier.PublishAsync("customer.discount.deleted", customerId, DiscountResponse.From(removed)!, $"customer.discount.deleted:{customerId}:{removed.Id}", cancellationToken);
+        // One read-modify-write: the discount published as removed is the one the saved change removed.
+        Domain.Invoicing.Discount? removed = null;
+        var updated = await customers.UpdateAsync(customerId, c =>
+        {
+            removed = c.Discount ?? throw new NotFoundException("discount", customerId);
+            return c.RemoveDiscount();
+        }, cancellationToken);
+        await notifier.PublishAsync("customer.discount.deleted", customerId, DiscountResponse.From(removed)!, $"customer.discount.deleted:{customerId}:{removed!.Id}", cancellationToken);
         return updated;
     }
 }
