@@ -666,6 +666,17 @@ public sealed class InvoiceService(
         return true;
     }
 
+    /// <summary>
+    /// True when an event about <paramref name="gatewayPaymentId"/> could change nothing: attempt
+    /// <paramref name="attemptNumber"/> of the invoice holds that payment with its final outcome, and this instance
+    /// scheduled the paid invoice's next step. <see cref="ReconcilePaymentAsync(string, string, string?, int?, CancellationToken)"/>
+    /// would return at once for it, so the Stripe webhook records such an event as processed without queueing it.
+    /// </summary>
+    public async Task<bool> IsSettledAsync(string invoiceId, string gatewayPaymentId, string customerId, int attemptNumber, CancellationToken cancellationToken = default) =>
+        nextStepEnsured.Contains(invoiceId) && attemptNumber is > 0 and < 10_000 && Ids.IsValid(customerId, Customer.IdPrefix) && Ids.IsValid(invoiceId, Invoice.IdPrefix)
+        && await store.GetAsync<PaymentAttempt>(customerId, TableInvoicingStore.AttemptRow(invoiceId, attemptNumber), cancellationToken) is { Value: { Status: not null and not CollectionStatus.RequiresAction } known }
+        && known.PaymentId == gatewayPaymentId;
+
     /// <summary>Completes attempt <paramref name="number"/> with its outcome; a success pays the invoice and activates its subscription in the same transaction.</summary>
     public Task<(Invoice Invoice, PaymentAttempt Attempt)> RecordOutcomeAsync(string customerId, string invoiceId, int number, CollectionResult result, CancellationToken cancellationToken = default) =>
         RecordOutcomeAsync(customerId, invoiceId, number, result, null, null, null, cancellationToken);

@@ -26,6 +26,7 @@ public static class PaymentsSetup
             services.AddSingleton<Scheduling.IWorkHandler>(sp => ActivatorUtilities.CreateInstance<ReconciliationHandler>(sp, kind));
         }
         services.AddSingleton<StripeEventStore>();
+        services.AddSingleton<StripeEventTriage>();
         services.AddSingleton(new StorageResource(StorageResourceKind.Table, StripeEventStore.TableName));
         services.AddQueueFunction<StripeEventsFunction>(StripeEventsFunction.Name, StripeEventsFunction.Queue);
         services.AddHostedService<EmulatorWebhookRegistration>();

@@ -82,28 +82,19 @@ public sealed partial class StripeEventsFunction(
                 : (StripeEventStatus.Ignored, "no dispute object on the event");
         }
 
-        string? paymentIntent = type switch
+        var paymentIntent = StripeEventTriage.PaymentIntentOf(type, obj);
+        if (StripeEventTriage.InvoicePaymentOf(type, obj) is { } invoicePayment)
         {
-            _ when type.StartsWith("payment_intent.", StringComparison.Ordinal) => Text(obj, "id"),
-            "charge.refunded" or "charge.refund.updated" or "charge.succeeded" or "charge.failed" or "charge.captured"
-                or "refund.created" or "refund.updated" or "refund.failed" => Text(obj, "payment_intent"),
-            _ => null,
-        };
-        if (paymentIntent is not null && Text(obj?["metadata"], GatewayMetadata.InvoiceId) is { } invoiceId)
-        {
-            if (type == "payment_intent.created")
+            if (StripeEventTriage.IgnoredInvoicePaymentNote(type, invoicePayment) is { } ignored)
             {
-                // Says nothing about the outcome: the events that settle the payment (succeeded, payment_failed,
-                // requires_action, …) follow, and each converges the attempt.
-                return (StripeEventStatus.Ignored, "payment of invoice " + invoiceId + " created; settled by the events that follow");
+                return (StripeEventStatus.Ignored, ignored);
             }
 
             // An invoice's collection attempt (e.g. 3-D Secure completed in the browser): settle it on the invoice.
-            var metadata = obj?["metadata"];
-            var attempt = int.TryParse(Text(metadata, GatewayMetadata.InvoiceAttempt), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : (int?)null;
-            return await invoices.ReconcilePaymentAsync(invoiceId, paymentIntent, Text(metadata, GatewayMetadata.CustomerId), attempt, cancellationToken)
+            var (intent, invoiceId, customerId, attempt) = invoicePayment;
+            return await invoices.ReconcilePaymentAsync(invoiceId, intent, customerId, attempt, cancellationToken)
                 ? (StripeEventStatus.Processed, invoiceId)
-                : (StripeEventStatus.Unmatched, "no attempt of invoice " + invoiceId + " matches " + paymentIntent);
+                : (StripeEventStatus.Unmatched, "no attempt of invoice " + invoiceId + " matches " + intent);
         }
 
         if (paymentIntent is not null)
@@ -154,7 +145,7 @@ public sealed partial class StripeEventsFunction(
             : (StripeEventStatus.Unmatched, "no customer of ours matches " + customer);
     }
 
-    private static string? Text(JsonNode? node, string name) => node?[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
+    private static string? Text(JsonNode? node, string name) => StripeEventTriage.Text(node, name);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Stripe event message {MessageId} points at no stored event; dropped")]
     private static partial void LogUnknownMessage(ILogger logger, string messageId);

@@ -56,7 +56,9 @@ public static partial class StripeWebhookApi
         StripeRuntime runtime,
         IOptions<StripeOptions> options,
         StripeEventStore events,
+        StripeEventTriage triage,
         StorageClients clients,
+        Telemetry.BillingMetrics metrics,
         TimeProvider clock,
         ILoggerFactory loggers,
         CancellationToken cancellationToken)
@@ -93,6 +95,9 @@ public static partial class StripeWebhookApi
                 extensions: new Dictionary<string, object?> { ["code"] = "invalid_signature" });
         }
 
+        // An event whose processing would change nothing is stored with that outcome and not queued (see StripeEventTriage).
+        var now = clock.GetUtcNow();
+        var decided = await triage.DecideAsync(verified.Type, payload, cancellationToken);
         var record = new StripeEventRecord
         {
             Id = verified.Id,
@@ -101,11 +106,18 @@ public static partial class StripeWebhookApi
             Created = verified.Created,
             Livemode = verified.Livemode,
             Payload = payload,
-            ReceivedAt = clock.GetUtcNow(),
-            Status = StripeEventStatus.Received,
+            ReceivedAt = now,
+            Status = decided?.Status ?? StripeEventStatus.Received,
+            Attempts = decided is null ? 0 : 1,
+            ProcessedAt = decided is null ? null : now,
+            Note = decided?.Note,
         };
         var (stored, created) = await events.AddAsync(record, cancellationToken);
-        if (created || stored.Status == StripeEventStatus.Received)
+        if (created && decided is not null)
+        {
+            metrics.WebhookProcessed(record.Type, now - record.Created);
+        }
+        else if (created || stored.Status == StripeEventStatus.Received)
         {
             // A duplicate of an event never processed (e.g. we crashed before queueing it) is queued again: processing is idempotent.
             await clients.Queue(StripeEventsFunction.Queue).SendMessageAsync(StripeEventMessage.Serialize(stored.Type, stored.Id), cancellationToken);

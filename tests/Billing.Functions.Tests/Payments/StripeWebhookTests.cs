@@ -1,6 +1,10 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Billing.Functions.Payments;
+using Billing.Functions.Storage;
 using Billing.Functions.Tests.Infrastructure;
+using Billing.Functions.Tests.Subscriptions;
+using Microsoft.Extensions.DependencyInjection;
 using Stripe;
 
 namespace Billing.Functions.Tests.Payments;
@@ -163,5 +167,60 @@ public sealed class StripeWebhookTests(AppFixture fixture)
         await h.DrainEventsAsync();
 
         Assert.Equal("ignored", (string?)(await h.Admin.GetJsonAsync("/api/stripe-events?type=product.created")).Body["data"]![0]!["status"]);
+    }
+
+    [Fact]
+    public async Task Events_about_an_invoice_payment_already_settled_are_recorded_at_receipt_and_never_queued()
+    {
+        await using var h = await PaymentsHarness.StartAsync(fixture);
+        var (customer, _) = await h.CustomerWithCardAsync();
+        var price = await new BillingScenario(h.Admin).PriceAsync(2500);
+        await h.DrainEventsAsync();
+        h.Emulator.Webhooks.Pause(); // Stripe's events about the first invoice's payment arrive after the app recorded its outcome
+        var created = await h.Admin.PostJsonAsync("/api/subscriptions", new { customer, items = new[] { new { price } } });
+        Assert.Equal("active", (string?)created.Body["status"]);
+        var intent = (string)created.Body["latest_payment"]!["payment_id"]!;
+
+        h.Emulator.Webhooks.Resume();
+        await h.Emulator.Webhooks.WaitForDrainAsync(TimeSpan.FromSeconds(30));
+
+        var queue = h.App.Services.GetRequiredService<StorageClients>().Queue(StripeEventsFunction.Queue);
+        var queued = (await queue.PeekMessagesAsync(32)).Value.Select(m => StripeEventMessage.Parse(m.Body.ToString())!.Type).ToList();
+        Assert.DoesNotContain(queued, t => t.StartsWith("payment_intent.", StringComparison.Ordinal) || t.StartsWith("charge.", StringComparison.Ordinal));
+        foreach (var (type, status) in new[] { ("payment_intent.created", "ignored"), ("charge.succeeded", "processed"), ("payment_intent.succeeded", "processed") })
+        {
+            var stored = Assert.Single((await h.Admin.GetJsonAsync($"/api/stripe-events?type={type}")).Body["data"]!.AsArray())!;
+            Assert.Equal(status, (string?)stored["status"]);
+            Assert.Equal(1, (int)stored["attempts"]!);
+            Assert.NotNull(stored["processed_at"]);
+            Assert.Contains((string)created.Body["latest_invoice"]!, (string?)stored["note"], StringComparison.Ordinal);
+        }
+
+        Assert.Equal(intent, (string?)Assert.Single((await h.Admin.GetJsonAsync("/api/stripe-events?type=payment_intent.succeeded")).Body["data"]!.AsArray())!["object_id"]);
+        Assert.Equal(1, h.Emulator.Count("payment_intent"));
+        Assert.Equal("paid", (string?)(await h.Admin.GetJsonAsync($"/api/invoices/{created.Body["latest_invoice"]}")).Body["status"]);
+    }
+
+    [Fact]
+    public async Task An_invoice_payment_still_awaiting_authentication_is_queued_and_settled_by_processing()
+    {
+        await using var h = await PaymentsHarness.StartAsync(fixture);
+        var (customer, _) = await h.CustomerWithCardAsync("pm_card_authenticationRequired");
+        var price = await new BillingScenario(h.Admin).PriceAsync(2500);
+        var created = await h.Admin.PostJsonAsync("/api/subscriptions", new { customer, items = new[] { new { price } } });
+        await h.DrainEventsAsync();
+        h.Emulator.Webhooks.Pause();
+        h.Emulator.CompleteAuthentication((string)created.Body["latest_payment"]!["payment_id"]!);
+
+        h.Emulator.Webhooks.Resume();
+        await h.Emulator.Webhooks.WaitForDrainAsync(TimeSpan.FromSeconds(30));
+        var queue = h.App.Services.GetRequiredService<StorageClients>().Queue(StripeEventsFunction.Queue);
+        var queued = (await queue.PeekMessagesAsync(32)).Value.Select(m => StripeEventMessage.Parse(m.Body.ToString())!.Type).ToList();
+
+        Assert.Contains("payment_intent.succeeded", queued);
+        Assert.Equal("open", (string?)(await h.Admin.GetJsonAsync($"/api/invoices/{created.Body["latest_invoice"]}")).Body["status"]);
+        await h.DrainEventsAsync();
+        Assert.Equal("paid", (string?)(await h.Admin.GetJsonAsync($"/api/invoices/{created.Body["latest_invoice"]}")).Body["status"]);
+        Assert.Equal("processed", (string?)Assert.Single((await h.Admin.GetJsonAsync("/api/stripe-events?type=payment_intent.succeeded")).Body["data"]!.AsArray())!["status"]);
     }
 }
