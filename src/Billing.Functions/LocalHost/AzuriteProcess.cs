@@ -56,11 +56,21 @@ public sealed class AzuriteProcess : IAsyncDisposable
     }
 
     /// <summary>A free TCP port on loopback.</summary>
-    public static int FreePort()
+    public static int FreePort() => FreePorts(1)[0];
+
+    /// <summary><paramref name="count"/> distinct free TCP ports on loopback.</summary>
+    public static int[] FreePorts(int count)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
+        try
+        {
+            listeners.ForEach(l => l.Start());
+            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
+        }
+        finally
+        {
+            listeners.ForEach(l => l.Stop());
+        }
     }
 
     /// <summary>
@@ -71,9 +81,10 @@ public sealed class AzuriteProcess : IAsyncDisposable
     {
         var script = await EnsureInstalledAsync(cancellationToken);
         Directory.CreateDirectory(dataDirectory);
-        blobPort = blobPort == 0 ? FreePort() : blobPort;
-        queuePort = queuePort == 0 ? FreePort() : queuePort;
-        tablePort = tablePort == 0 ? FreePort() : tablePort;
+        var free = FreePorts(3); // held open together, so the three are distinct (one at a time, the OS may hand out the same port twice)
+        blobPort = blobPort == 0 ? free[0] : blobPort;
+        queuePort = queuePort == 0 ? free[1] : queuePort;
+        tablePort = tablePort == 0 ? free[2] : tablePort;
         var start = new ProcessStartInfo("node")
         {
             RedirectStandardOutput = true,

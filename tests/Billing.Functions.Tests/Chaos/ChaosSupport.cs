@@ -216,8 +216,7 @@ public sealed class ChaosHarness : IAsyncDisposable
         Emulator = emulator;
         App = app;
         Admin = app.Admin();
-        ledger = new HttpClient(emulator.CreateHandler()) { BaseAddress = new Uri(StripeEmulator.StripeEmulator.InProcessBaseUrl) };
-        ledger.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "sk_test_chaos_ledger");
+        ledger = Ledger(emulator);
     }
 
     public StripeEmulator.StripeEmulator Emulator { get; }
@@ -314,8 +313,24 @@ public sealed class ChaosHarness : IAsyncDisposable
         new(Guid.NewGuid().ToString("N"), JsonSerializer.Serialize(work, StorageJson.Options), dequeueCount, DateTimeOffset.UtcNow);
 
     /// <summary>Every object of a list endpoint of the emulator (<c>payment_intents</c>, <c>charges</c>, <c>refunds</c>).</summary>
-    public async Task<IReadOnlyList<JsonObject>> StripeListAsync(string resource)
+    public Task<IReadOnlyList<JsonObject>> StripeListAsync(string resource) => StripeListAsync(ledger, resource);
+
+    /// <summary>Succeeded payment intents grouped by a metadata key (e.g. <c>billing_invoice_id</c>).</summary>
+    public Task<ILookup<string, JsonObject>> SucceededIntentsByAsync(string metadataKey) => SucceededIntentsByAsync(ledger, metadataKey);
+
+    /// <summary>A client of the emulator's own API (its ledger), without going through the app.</summary>
+    public static HttpClient Ledger(StripeEmulator.StripeEmulator emulator)
     {
+        ArgumentNullException.ThrowIfNull(emulator);
+        var client = new HttpClient(emulator.CreateHandler()) { BaseAddress = new Uri(StripeEmulator.StripeEmulator.InProcessBaseUrl) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "sk_test_chaos_ledger");
+        return client;
+    }
+
+    /// <inheritdoc cref="StripeListAsync(string)"/>
+    public static async Task<IReadOnlyList<JsonObject>> StripeListAsync(HttpClient ledger, string resource)
+    {
+        ArgumentNullException.ThrowIfNull(ledger);
         var all = new List<JsonObject>();
         string? after = null;
         while (true)
@@ -333,9 +348,9 @@ public sealed class ChaosHarness : IAsyncDisposable
         }
     }
 
-    /// <summary>Succeeded payment intents grouped by a metadata key (e.g. <c>billing_invoice_id</c>).</summary>
-    public async Task<ILookup<string, JsonObject>> SucceededIntentsByAsync(string metadataKey) =>
-        (await StripeListAsync("payment_intents"))
+    /// <inheritdoc cref="SucceededIntentsByAsync(string)"/>
+    public static async Task<ILookup<string, JsonObject>> SucceededIntentsByAsync(HttpClient ledger, string metadataKey) =>
+        (await StripeListAsync(ledger, "payment_intents"))
             .Where(pi => (string?)pi["status"] == "succeeded" && pi["metadata"]?[metadataKey] is not null)
             .ToLookup(pi => (string)pi["metadata"]![metadataKey]!, StringComparer.Ordinal);
 
@@ -351,9 +366,10 @@ public sealed class ChaosHarness : IAsyncDisposable
     }
 }
 
-/// <summary>Real time plus a settable offset.</summary>
+/// <summary>Real time plus a settable offset, plus a shift that only the calling async flow sees.</summary>
 public sealed class OffsetClock : TimeProvider
 {
+    private readonly AsyncLocal<TimeSpan> flowShift = new();
     private long offsetTicks;
 
     public TimeSpan Offset
@@ -362,7 +378,27 @@ public sealed class OffsetClock : TimeProvider
         set => Interlocked.Exchange(ref offsetTicks, value.Ticks);
     }
 
-    public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + Offset;
+    /// <summary>Moves time forward for everyone; concurrent advances are never lost.</summary>
+    public void Advance(TimeSpan by) => Interlocked.Add(ref offsetTicks, by.Ticks);
+
+    /// <summary>
+    /// Shifts time for the calling async flow only (and what it awaits inline) until disposed: parallel runs that share
+    /// the app keep real time. Moving the shared offset and restoring it was a race: another run's Idempotency-Key claim
+    /// got stamped hours ahead, so its in-flight lease never ended, and a restore could erase another run's advance.
+    /// </summary>
+    public IDisposable ShiftFlow(TimeSpan by)
+    {
+        var before = flowShift.Value;
+        flowShift.Value = before + by;
+        return new Restore(this, before);
+    }
+
+    public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + Offset + flowShift.Value;
+
+    private sealed class Restore(OffsetClock clock, TimeSpan before) : IDisposable
+    {
+        public void Dispose() => clock.flowShift.Value = before;
+    }
 }
 
 /// <summary>Run and violation counts of a suite, written to the test output.</summary>

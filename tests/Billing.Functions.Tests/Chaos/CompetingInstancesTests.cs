@@ -1,84 +1,155 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Azure.Data.Tables;
+using Azure.Storage.Queues;
+using Billing.Benchmarks.Harness;
+using Billing.Functions.Payments;
 using Billing.Functions.Scheduling;
-using Billing.Functions.Storage;
 using Billing.Functions.Tests.Infrastructure;
-using Microsoft.Extensions.DependencyInjection;
+using Billing.StripeEmulator;
 using Xunit.Abstractions;
 
 namespace Billing.Functions.Tests.Chaos;
 
 /// <summary>
-/// Three app instances on one storage account and one Stripe emulator, each sweeping the due-work index and draining
-/// the shared <c>work-items</c> queue at the same time (as three Functions instances would), renew N subscriptions that
-/// fall due together; ~10% of the cards decline, and their invoices are then retried from all three instances at
-/// once after the customer adds a good card. Zero duplicate invoices or charges, zero missed renewals.
+/// Three app processes (<c>dotnet Billing.Functions.dll</c>, as three Functions instances) on one storage account and one
+/// Stripe emulator (on its own port; its signed webhooks go to the first process over HTTP), each with its LocalHost
+/// triggers on: the BillingClock timer (one instance holds the singleton lock) and the <c>work-items</c> and
+/// <c>stripe-events</c> queue pollers of all three. N subscriptions fall due at once on the timer's tick; ~10% of the
+/// cards decline, and their invoices are then retried from all three processes at once after the customer adds a good
+/// card. Zero duplicate invoices or charges, zero missed renewals.
 /// </summary>
 [Collection(AppCollection.Name)]
 public sealed class CompetingInstancesTests(AppFixture fixture, ITestOutputHelper output)
 {
     [Fact]
-    public Task Three_instances_renew_every_subscription_exactly_once() => RunAsync(30);
+    public Task Three_app_processes_renew_every_subscription_exactly_once() => RunAsync(30);
 
     [LongChaosFact]
     [Trait("Category", "Long")]
-    public Task Three_instances_renew_five_thousand_subscriptions_exactly_once() => RunAsync(5000);
+    public Task Three_app_processes_renew_five_thousand_subscriptions_exactly_once() => RunAsync(5000);
 
     private async Task RunAsync(int count)
     {
+        var connection = fixture.Azurite.ConnectionString;
         var prefix = ChaosHarness.RandomPrefix("m");
-        await using var first = await ChaosHarness.StartAsync(fixture, prefix: prefix);
-        await using var second = await ChaosHarness.StartAsync(fixture, emulator: first.Emulator, prefix: prefix, deliverWebhooks: false);
-        await using var third = await ChaosHarness.StartAsync(fixture, emulator: first.Emulator, prefix: prefix, deliverWebhooks: false);
-        ChaosHarness[] instances = [first, second, third];
-        var tally = new ChaosTally(output, $"competing instances/{count}");
-        var price = await first.DailyPriceAsync();
+        await using var stripe = await StripeEmulatorServer.StartAsync();
+        stripe.Emulator.Webhooks.DeliveryConcurrency = 16;
+        var secret = "whsec_compete_" + Guid.NewGuid().ToString("N");
+        var settings = new Dictionary<string, string>
+        {
+            ["LocalHost__Enabled"] = "true",
+            ["Storage__NamePrefix"] = prefix,
+            ["Storage__CountOperations"] = "true",
+            ["Stripe__ApiBase"] = stripe.BaseUrl.ToString(),
+            ["Stripe__WebhookSecrets__0"] = secret,
+        };
+        var processes = Enumerable.Range(0, 3).Select(_ => AppProcess.Start(AppContext.BaseDirectory, connection, settings)).ToArray();
+        try
+        {
+            await Task.WhenAll(processes.Select(p => p.WaitHealthyAsync(TimeSpan.FromSeconds(60))));
+            stripe.Emulator.Webhooks.AddEndpoint(new WebhookEndpoint(new Uri(processes[0].BaseAddress, "/api/webhooks/stripe"), secret));
+            var clients = processes.Select(p => p.Client(64)).ToArray();
+            using var ledger = ChaosHarness.Ledger(stripe.Emulator);
+            try
+            {
+                await RunAsync(count, clients, stripe.Emulator, ledger, connection, prefix);
+            }
+            finally
+            {
+                foreach (var client in clients)
+                {
+                    client.Dispose();
+                }
+            }
+        }
+        finally
+        {
+            foreach (var process in processes)
+            {
+                await process.DisposeAsync();
+            }
+        }
+    }
 
-        var subs = new (string Customer, string Subscription, DateTimeOffset Anchor, bool Declines)[count];
+    private async Task RunAsync(int count, HttpClient[] clients, StripeEmulator.StripeEmulator emulator, HttpClient ledger, string connection, string prefix)
+    {
+        var tally = new ChaosTally(output, $"competing processes/{count}");
+        // Daily, and dear enough that the prorated first invoice (10 s or more) is above Stripe's minimum charge.
+        var product = await PostAsync(clients[0], "/api/products", new { name = "Daily plan" });
+        var price = await PostAsync(clients[0], "/api/prices", new { product, currency = "usd", billing_scheme = "per_unit", unit_amount = 500_000, recurring = new { interval = "day" } });
+
+        // Every renewal falls due one second before a minute boundary, so the BillingClock timer (every minute at :00)
+        // finds them all due on the same tick.
+        var boundary = NextMinute(DateTimeOffset.UtcNow + TimeSpan.FromSeconds(15 + (count / 12.0)));
+        var anchor = boundary.AddSeconds(-1);
+        var subs = new (string Customer, string Subscription, bool Declines)[count];
         var clock = Stopwatch.StartNew();
-        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, _) =>
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 12 }, async (i, _) =>
         {
-            var h = instances[i % 3];
+            var client = clients[i % 3];
             var declines = i % 10 == 3;
-            var (customer, _) = await h.CustomerWithCardAsync(declines ? "pm_card_chargeCustomerFail" : "pm_card_visa");
-            // Far enough ahead to be in the future when the request is validated, even with thousands being created at once.
-            var anchor = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds() + (count > 100 ? 30 : 2));
-            var sub = await h.SubscribeAnchoredAsync(customer, price, anchor);
-            subs[i] = (customer, (string)sub["id"]!, anchor, declines);
+            var customer = await PostAsync(client, "/api/customers", new { email = $"compete{i}@example.com", name = $"Compete {i}" });
+            await PostAsync(client, $"/api/customers/{customer}/payment-methods", new { payment_method = "pm_card_visa" });
+            var subscription = await PostAsync(client, "/api/subscriptions", new { customer, items = new[] { new { price, quantity = 1 } }, billing_cycle_anchor = anchor });
+            if (declines)
+            {
+                // The first invoice is paid; the renewal is charged to a card that declines.
+                await SetDefaultCardAsync(client, customer, "pm_card_chargeCustomerFail");
+            }
+
+            subs[i] = (customer, subscription, declines);
         });
-        output.WriteLine($"created {count} subscriptions in {clock.Elapsed.TotalSeconds:F1} s");
-        var due = subs.Max(s => s.Anchor) + TimeSpan.FromMilliseconds(50);
-        if (due > DateTimeOffset.UtcNow)
+        output.WriteLine($"created {count} subscriptions in {clock.Elapsed.TotalSeconds:F1} s; all due at {anchor:HH:mm:ss}");
+        Assert.True(DateTimeOffset.UtcNow < anchor, "Creating the subscriptions took longer than planned; they are not all due at once.");
+        await Task.Delay(boundary - DateTimeOffset.UtcNow);
+
+        // Done when nothing due by the anchor is left in the index and both queues are empty, three polls in a row.
+        clock.Restart();
+        var schedule = new TableClient(connection, prefix + TableScheduleStore.TableName);
+        var workItems = new QueueClient(connection, prefix + WorkItemsFunction.Queue);
+        var stripeEvents = new QueueClient(connection, prefix + StripeEventsFunction.Queue);
+        var dueBy = TableScheduleStore.TimeKey(anchor.AddSeconds(1));
+        var quiet = 0;
+        while (quiet < 3 && clock.Elapsed < TimeSpan.FromSeconds(count > 100 ? 1800 : 120))
         {
-            await Task.Delay(due - DateTimeOffset.UtcNow);
+            await Task.Delay(TimeSpan.FromSeconds(count > 100 ? 2 : 1));
+            var due = await CountDueAsync(schedule, dueBy);
+            var queued = (await workItems.GetPropertiesAsync()).Value.ApproximateMessagesCount + (await stripeEvents.GetPropertiesAsync()).Value.ApproximateMessagesCount;
+            quiet = clock.Elapsed > TimeSpan.FromSeconds(3) && due == 0 && queued == 0 && emulator.Webhooks.PendingCount == 0 ? quiet + 1 : 0;
         }
 
-        clock.Restart();
-        var handled = new int[3];
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(count > 100 ? 1200 : 90));
-        await Task.WhenAll(instances.Select((h, n) => Task.Run(() => DriveAsync(h, n, handled, stop.Token))));
-        output.WriteLine($"renewed by three instances in {clock.Elapsed.TotalSeconds:F1} s; messages handled per instance: {string.Join(", ", handled)}");
+        var handled = await Task.WhenAll(clients.Select(async c =>
+            (await c.GetFromJsonAsync<Dictionary<string, long>>(new Uri("/api/diagnostics/storage-operations", UriKind.Relative)))!.GetValueOrDefault($"detail/queue.DELETE.{prefix}{WorkItemsFunction.Queue}")));
+        output.WriteLine($"renewed by three processes in {clock.Elapsed.TotalSeconds:F1} s; work items handled per process: {string.Join(", ", handled)}");
 
-        // Retry the declined renewals once the customer has a good card, from the three instances at the same time.
+        // Retry the declined renewals once the customer has a good card, from the three processes at the same time.
         var declined = subs.Where(s => s.Declines).ToList();
         await Parallel.ForEachAsync(declined, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (s, _) =>
         {
-            var card = await first.Admin.PostJsonAsync($"/api/customers/{s.Customer}/payment-methods", new { payment_method = "pm_card_visa" });
-            await first.Admin.PostJsonAsync($"/api/customers/{s.Customer}/payment-methods/{card.Id()}/default");
-            var invoice = (string)(await first.Admin.GetJsonAsync($"/api/subscriptions/{s.Subscription}")).Body["latest_invoice"]!;
-            var answers = await Task.WhenAll(instances.Select(h => h.Admin.PostJsonAsync($"/api/invoices/{invoice}/pay", new { }, "retry-" + invoice)));
-            tally.Check(answers.Any(a => a.Status == HttpStatusCode.OK), $"{s.Subscription}: retry answers {string.Join(", ", answers.Select(a => (int)a.Status))}");
+            await SetDefaultCardAsync(clients[0], s.Customer, "pm_card_visa");
+            var invoice = (string)(await GetAsync(clients[0], $"/api/subscriptions/{s.Subscription}"))["latest_invoice"]!;
+            var answers = await Task.WhenAll(clients.Select(async c =>
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"/api/invoices/{invoice}/pay", UriKind.Relative)) { Content = JsonContent.Create(new { }) };
+                request.Headers.Add("Idempotency-Key", "retry-" + invoice);
+                using var response = await c.SendAsync(request);
+                return response.StatusCode;
+            }));
+            tally.Check(answers.Any(a => a == HttpStatusCode.OK), $"{s.Subscription}: retry answers {string.Join(", ", answers.Select(a => (int)a))}");
         });
 
-        var byInvoice = await first.SucceededIntentsByAsync("billing_invoice_id");
+        var byInvoice = await ChaosHarness.SucceededIntentsByAsync(ledger, "billing_invoice_id");
         await Parallel.ForEachAsync(subs, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (s, _) =>
         {
             tally.Run();
-            var invoices = (await first.Admin.GetJsonAsync($"/api/invoices?customer={s.Customer}&limit=100")).Body["data"]!.AsArray();
+            var invoices = (await GetAsync(clients[1], $"/api/invoices?customer={s.Customer}&limit=100"))["data"]!.AsArray();
             var periods = invoices.Select(i => (DateTimeOffset)i!["period"]!["start"]!).ToList();
             tally.Check(periods.Count == 2 && periods.Distinct().Count() == 2, $"{s.Subscription}: {periods.Count} invoices for {periods.Distinct().Count()} periods");
-            var sub = (await first.Admin.GetJsonAsync($"/api/subscriptions/{s.Subscription}")).Body;
-            tally.Check((DateTimeOffset)sub["current_period_start"]! == s.Anchor, $"{s.Subscription}: missed renewal (period starts {sub["current_period_start"]})");
+            var sub = await GetAsync(clients[2], $"/api/subscriptions/{s.Subscription}");
+            tally.Check((DateTimeOffset)sub["current_period_start"]! == anchor, $"{s.Subscription}: missed renewal (period starts {sub["current_period_start"]})");
             tally.Check((string?)sub["status"] == "active", $"{s.Subscription}: {sub["status"]} after the renewal{(s.Declines ? " and the retry" : "")}");
             foreach (var invoice in invoices)
             {
@@ -87,33 +158,56 @@ public sealed class CompetingInstancesTests(AppFixture fixture, ITestOutputHelpe
                 tally.Check(intents.Sum(i => (long)i["amount_received"]!) == (long)invoice["amount_paid"]!, $"{s.Subscription}: Stripe and the invoice disagree on {invoice["id"]}");
             }
         });
-        tally.Report($"{count} subscriptions, {declined.Count} declined then retried from 3 instances at once");
+        tally.Report($"{count} subscriptions, {declined.Count} declined then retried from 3 processes at once");
     }
 
-    /// <summary>One instance's trigger loop: sweep, then receive and handle what it got; stops once every subscription has renewed.</summary>
-    private static async Task DriveAsync(ChaosHarness h, int n, int[] handled, CancellationToken cancellationToken)
+    private static async Task SetDefaultCardAsync(HttpClient client, string customer, string token)
     {
-        var sweeper = h.App.Services.GetRequiredService<DueWorkSweeper>();
-        var function = h.QueueFunction("WorkItems");
-        var queue = h.App.Services.GetRequiredService<StorageClients>().Queue(WorkItemsFunction.Queue);
-        var idle = 0;
-        while (!cancellationToken.IsCancellationRequested && idle < 6)
-        {
-            await sweeper.SweepAsync(DateTimeOffset.UtcNow, TimeSpan.FromSeconds(10), cancellationToken);
-            var messages = (await queue.ReceiveMessagesAsync(16, TimeSpan.FromSeconds(10), cancellationToken)).Value;
-            if (messages.Length == 0)
-            {
-                idle++;
-                await Task.Delay(100, cancellationToken);
-                continue;
-            }
+        var card = await PostAsync(client, $"/api/customers/{customer}/payment-methods", new { payment_method = token });
+        using var response = await client.PostAsync(new Uri($"/api/customers/{customer}/payment-methods/{card}/default", UriKind.Relative), null);
+        Assert.True(response.IsSuccessStatusCode, $"default card: {(int)response.StatusCode}");
+    }
 
-            idle = 0;
-            foreach (var message in messages)
+    private static DateTimeOffset NextMinute(DateTimeOffset t) => new DateTimeOffset(t.Year, t.Month, t.Day, t.Hour, t.Minute, 0, TimeSpan.Zero).AddMinutes(1);
+
+    /// <summary>Rows of the due-work index due before <paramref name="timeKey"/> (every shard).</summary>
+    private static async Task<int> CountDueAsync(TableClient schedule, string timeKey)
+    {
+        var n = 0;
+        await foreach (var _ in schedule.QueryAsync<TableEntity>($"PartitionKey ge 'due-' and PartitionKey lt 'due.' and RowKey lt '{timeKey}'", select: ["PartitionKey"]))
+        {
+            n++;
+        }
+
+        return n;
+    }
+
+    private static async Task<JsonNode> GetAsync(HttpClient client, string path)
+    {
+        using var response = await client.GetAsync(new Uri(path, UriKind.Relative));
+        var body = await response.Content.ReadFromJsonAsync<JsonNode>();
+        Assert.True(response.IsSuccessStatusCode, $"GET {path}: {(int)response.StatusCode} {body?.ToJsonString()}");
+        return body!;
+    }
+
+    /// <summary>POSTs with an Idempotency-Key and retries a dropped connection; returns the created object's id.</summary>
+    private static async Task<string> PostAsync(HttpClient client, string path, object body)
+    {
+        var key = Guid.NewGuid().ToString("N");
+        for (var attempt = 1; ; attempt++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(path, UriKind.Relative)) { Content = JsonContent.Create(body) };
+            request.Headers.Add("Idempotency-Key", key);
+            try
             {
-                await function.HandleAsync(new Billing.Functions.Triggers.QueueMessage(message.MessageId, message.Body.ToString(), message.DequeueCount, message.InsertedOn), cancellationToken);
-                await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken);
-                Interlocked.Increment(ref handled[n]);
+                using var response = await client.SendAsync(request);
+                var answer = await response.Content.ReadFromJsonAsync<JsonNode>();
+                Assert.True(response.IsSuccessStatusCode, $"POST {path}: {(int)response.StatusCode} {answer?.ToJsonString()}");
+                return (string)answer!["id"]!;
+            }
+            catch (HttpRequestException) when (attempt < 5)
+            {
+                await Task.Delay(200 * attempt);
             }
         }
     }
