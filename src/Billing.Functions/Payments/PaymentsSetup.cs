@@ -27,6 +27,7 @@ public static class PaymentsSetup
         }
         services.AddSingleton<StripeEventStore>();
         services.AddSingleton<StripeEventTriage>();
+        services.AddSingleton<StripeEventQueue>();
         services.AddSingleton(new StorageResource(StorageResourceKind.Table, StripeEventStore.TableName));
         services.AddQueueFunction<StripeEventsFunction>(StripeEventsFunction.Name, StripeEventsFunction.Queue);
         services.AddHostedService<EmulatorWebhookRegistration>();

@@ -41,7 +41,43 @@ public sealed partial class StripeEventsFunction(
     public async Task HandleAsync(QueueMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        if (StripeEventMessage.Parse(message.Text) is not { } pointer || await events.GetStoredAsync(pointer.Type, pointer.Id, cancellationToken) is not var (record, etag))
+        var pointers = StripeEventMessage.ParseAll(message.Text);
+        if (pointers.Count == 0)
+        {
+            LogUnknownMessage(logger, message.Id);
+            return;
+        }
+
+        if (pointers.Count == 1)
+        {
+            await HandleAsync(pointers[0], message, cancellationToken);
+            return;
+        }
+
+        // Several events received together: each is processed; if any fails, the message fails after the others ran, and
+        // its redelivery skips those already processed.
+        List<Exception>? failures = null;
+        foreach (var pointer in pointers)
+        {
+            try
+            {
+                await HandleAsync(pointer, message, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                (failures ??= []).Add(e);
+            }
+        }
+
+        if (failures is not null)
+        {
+            throw new AggregateException($"{failures.Count} of {pointers.Count} Stripe events failed; the message is redelivered.", failures);
+        }
+    }
+
+    private async Task HandleAsync(StripeEventMessage pointer, QueueMessage message, CancellationToken cancellationToken)
+    {
+        if (await events.GetStoredAsync(pointer.Type, pointer.Id, cancellationToken) is not var (record, etag))
         {
             LogUnknownMessage(logger, message.Id);
             return;
@@ -66,7 +102,7 @@ public sealed partial class StripeEventsFunction(
         if (status == StripeEventStatus.Unmatched && updated.Attempts < MaxUnmatchedAttempts)
         {
             var delay = TimeSpan.FromSeconds(Math.Min(3600, 30 * Math.Pow(2, updated.Attempts - 1)));
-            await clients.Queue(Queue).SendMessageAsync(message.Text, visibilityTimeout: delay, cancellationToken: cancellationToken);
+            await clients.Queue(Queue).SendMessageAsync(StripeEventMessage.Serialize(record.Type, record.Id), visibilityTimeout: delay, cancellationToken: cancellationToken);
         }
     }
 

@@ -57,7 +57,7 @@ public static partial class StripeWebhookApi
         IOptions<StripeOptions> options,
         StripeEventStore events,
         StripeEventTriage triage,
-        StorageClients clients,
+        StripeEventQueue queue,
         Telemetry.BillingMetrics metrics,
         TimeProvider clock,
         ILoggerFactory loggers,
@@ -120,7 +120,7 @@ public static partial class StripeWebhookApi
         else if (created || stored.Status == StripeEventStatus.Received)
         {
             // A duplicate of an event never processed (e.g. we crashed before queueing it) is queued again: processing is idempotent.
-            await clients.Queue(StripeEventsFunction.Queue).SendMessageAsync(StripeEventMessage.Serialize(stored.Type, stored.Id), cancellationToken);
+            await queue.SendAsync(stored.Type, stored.Id, cancellationToken);
         }
 
         LogReceived(logger, verified.Id, verified.Type, !created);
@@ -170,22 +170,42 @@ public static partial class StripeWebhookApi
 /// <summary>The webhook's answer.</summary>
 public sealed record WebhookAck(bool Received, bool Duplicate);
 
-/// <summary>The queue message that points at a stored event.</summary>
+/// <summary>
+/// A pointer at a stored event; a <c>stripe-events</c> message holds one, or several as a JSON array
+/// (<see cref="StripeEventQueue"/>).
+/// </summary>
 public sealed record StripeEventMessage(string Type, string Id)
 {
     public static string Serialize(string type, string id) => JsonSerializer.Serialize(new StripeEventMessage(type, id), StorageJson.Options);
 
-    public static StripeEventMessage? Parse(string text)
+    /// <summary>The pointers of a message (empty when it is not one).</summary>
+    public static IReadOnlyList<StripeEventMessage> ParseAll(string text)
     {
+        ArgumentNullException.ThrowIfNull(text);
         try
         {
-            return JsonSerializer.Deserialize<StripeEventMessage>(text, StorageJson.Options);
+            IReadOnlyList<StripeEventMessage?> all = text.TrimStart().StartsWith('[')
+                ? JsonSerializer.Deserialize<StripeEventMessage?[]>(text, StorageJson.Options) ?? []
+                : [JsonSerializer.Deserialize<StripeEventMessage>(text, StorageJson.Options)];
+            return all.All(p => p is { Type: not null, Id: not null }) ? [.. all.OfType<StripeEventMessage>()] : [];
         }
         catch (JsonException)
         {
-            return null;
+            return [];
         }
     }
+}
+
+/// <summary>
+/// The <c>stripe-events</c> queue as the webhook sends to it: several events received at once share a message (group
+/// commit, <see cref="QueueGroupSender"/>), and a request is answered only once its event's message is stored.
+/// </summary>
+public sealed class StripeEventQueue(StorageClients clients)
+{
+    private readonly QueueGroupSender sender = new(clients.Queue(StripeEventsFunction.Queue));
+
+    public Task SendAsync(string type, string id, CancellationToken cancellationToken = default) =>
+        sender.SendAsync(StripeEventMessage.Serialize(type, id), cancellationToken);
 }
 
 /// <summary>A stored Stripe event on the wire (without its payload).</summary>

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Billing.Domain.Scheduling;
 using Billing.Functions.Storage;
 using Billing.Functions.Triggers;
@@ -7,13 +6,19 @@ namespace Billing.Functions.Scheduling;
 
 /// <summary>
 /// Moves due items from the index to the <c>work-items</c> queue: per shard in parallel, enqueue first, then remove the
-/// rows (a crash in between only re-enqueues, which the handlers ignore). It keeps the queue's backlog under
-/// <see cref="MaxBacklog"/> (Azurite's and Storage's receive slows as a queue grows), so a burst of 10,000 renewals is
-/// fed to consumers as fast as they drain it, within the tick's time budget.
+/// rows (a crash in between only re-enqueues, which the handlers ignore). Up to <see cref="ItemsPerMessage"/> items of
+/// a shard travel in one message (<see cref="WorkItemsMessage"/>): a queue send, receive and delete cost more on
+/// Storage than a table write, and this is most of a burst's queue traffic. It keeps the queue's backlog under
+/// <see cref="MaxBacklog"/> messages (Azurite's and Storage's receive slows as a queue grows), so a burst of 10,000
+/// renewals is fed to consumers as fast as they drain it, within the tick's time budget.
 /// </summary>
 public sealed partial class DueWorkSweeper(TableScheduleStore schedule, StorageClients storage, Telemetry.BillingMetrics metrics, TimeProvider clock, ILogger<DueWorkSweeper> logger)
 {
     public const int MaxBacklog = 1000;
+
+    /// <summary>Due items per queue message, handled one after another by one invocation.</summary>
+    public const int ItemsPerMessage = 8;
+
     private const int Batch = 100;
 
     /// <summary>Sweeps items due at or before <paramref name="now"/>; returns how many were queued.</summary>
@@ -34,11 +39,11 @@ public sealed partial class DueWorkSweeper(TableScheduleStore schedule, StorageC
                 continue;
             }
 
-            var perShard = Math.Max(1, Math.Min(Batch, room / shards.Count));
+            var perShard = Math.Max(1, Math.Min(Batch, room * ItemsPerMessage / shards.Count));
             var results = await Task.WhenAll(shards.Select(async partition =>
             {
                 var due = await schedule.ListDueAsync(partition, before, perShard, cancellationToken);
-                await Task.WhenAll(due.Select(item => queue.SendMessageAsync(JsonSerializer.Serialize(item.Work, StorageJson.Options), cancellationToken)));
+                await Task.WhenAll(due.Chunk(ItemsPerMessage).Select(chunk => queue.SendMessageAsync(WorkItemsMessage.Serialize([.. chunk.Select(d => d.Work)]), cancellationToken)));
                 await schedule.RemoveAsync([.. due.Select(d => d.Row)], cancellationToken);
                 return (partition, count: due.Count, more: due.Count == perShard);
             }));

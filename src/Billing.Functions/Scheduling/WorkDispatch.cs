@@ -33,7 +33,12 @@ public sealed class WorkDispatcher(IEnumerable<IWorkHandler> handlers)
     }
 }
 
-/// <summary>The <c>WorkItems</c> queue function: one message = one <see cref="DueWork"/>, dispatched by kind.</summary>
+/// <summary>
+/// The <c>WorkItems</c> queue function: one message = one <see cref="DueWork"/> or several
+/// (<see cref="WorkItemsMessage"/>), each dispatched by kind, one after another. When an item of several fails, the
+/// others still run, and the message then fails as a whole: its redelivery runs every item again, and the ones already
+/// done find nothing to do (every handler guards on state and version).
+/// </summary>
 public sealed class WorkItemsFunction(WorkDispatcher dispatcher) : IQueueFunction
 {
     public const string Queue = "work-items";
@@ -44,11 +49,53 @@ public sealed class WorkItemsFunction(WorkDispatcher dispatcher) : IQueueFunctio
 
     public string QueueName => Queue;
 
-    public Task HandleAsync(QueueMessage message, CancellationToken cancellationToken)
+    public async Task HandleAsync(QueueMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        var work = JsonSerializer.Deserialize<DueWork>(message.Text, StorageJson.Options) ?? throw new JsonException("Empty work item.");
-        return dispatcher.DispatchAsync(work with { Delivery = (int)Math.Min(int.MaxValue, message.DequeueCount) }, cancellationToken);
+        var items = WorkItemsMessage.Parse(message.Text);
+        var delivery = (int)Math.Min(int.MaxValue, message.DequeueCount);
+        if (items.Count == 1)
+        {
+            await dispatcher.DispatchAsync(items[0] with { Delivery = delivery }, cancellationToken);
+            return;
+        }
+
+        List<Exception>? failures = null;
+        foreach (var work in items)
+        {
+            try
+            {
+                await dispatcher.DispatchAsync(work with { Delivery = delivery }, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                (failures ??= []).Add(e);
+            }
+        }
+
+        if (failures is not null)
+        {
+            throw new AggregateException($"{failures.Count} of {items.Count} work items failed; the message is redelivered.", failures);
+        }
+    }
+}
+
+/// <summary>The text of a <c>work-items</c> message: one <see cref="DueWork"/> as a JSON object, or several as an array.</summary>
+public static class WorkItemsMessage
+{
+    public static string Serialize(IReadOnlyList<DueWork> items)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        return items.Count == 1 ? JsonSerializer.Serialize(items[0], StorageJson.Options) : JsonSerializer.Serialize(items, StorageJson.Options);
+    }
+
+    /// <summary>The items of a message; throws <see cref="JsonException"/> when it holds none.</summary>
+    public static IReadOnlyList<DueWork> Parse(string text)
+    {
+        IReadOnlyList<DueWork?> items = text.TrimStart().StartsWith('[')
+            ? JsonSerializer.Deserialize<DueWork?[]>(text, StorageJson.Options) ?? []
+            : [JsonSerializer.Deserialize<DueWork>(text, StorageJson.Options)];
+        return items.Count > 0 && items.All(i => i is not null) ? [.. items.OfType<DueWork>()] : throw new JsonException("Empty work item.");
     }
 }
 

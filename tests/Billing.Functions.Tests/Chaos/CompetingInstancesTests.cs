@@ -81,26 +81,31 @@ public sealed class CompetingInstancesTests(AppFixture fixture, ITestOutputHelpe
         var product = await PostAsync(clients[0], "/api/products", new { name = "Daily plan" });
         var price = await PostAsync(clients[0], "/api/prices", new { product, currency = "usd", billing_scheme = "per_unit", unit_amount = 500_000, recurring = new { interval = "day" } });
 
-        // Every renewal falls due one second before a minute boundary, so the BillingClock timer (every minute at :00)
-        // finds them all due on the same tick.
-        var boundary = NextMinute(DateTimeOffset.UtcNow + TimeSpan.FromSeconds(15 + (count / 12.0)));
+        // Customers and cards first; their pace tells how long the subscriptions (invoice, PDF, charge, Stripe's events)
+        // will take, so that every renewal can fall due one second before one minute boundary: the BillingClock timer
+        // (every minute at :00) then finds them all due on the same tick.
+        var clock = Stopwatch.StartNew();
+        var customers = new string[count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 12 }, async (i, _) =>
+        {
+            customers[i] = await PostAsync(clients[i % 3], "/api/customers", new { email = $"compete{i}@example.com", name = $"Compete {i}" });
+            await PostAsync(clients[i % 3], $"/api/customers/{customers[i]}/payment-methods", new { payment_method = "pm_card_visa" });
+        });
+        var boundary = NextMinute(DateTimeOffset.UtcNow + TimeSpan.FromSeconds(15 + (clock.Elapsed.TotalSeconds * 3)));
         var anchor = boundary.AddSeconds(-1);
         var subs = new (string Customer, string Subscription, bool Declines)[count];
-        var clock = Stopwatch.StartNew();
         await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 12 }, async (i, _) =>
         {
             var client = clients[i % 3];
             var declines = i % 10 == 3;
-            var customer = await PostAsync(client, "/api/customers", new { email = $"compete{i}@example.com", name = $"Compete {i}" });
-            await PostAsync(client, $"/api/customers/{customer}/payment-methods", new { payment_method = "pm_card_visa" });
-            var subscription = await PostAsync(client, "/api/subscriptions", new { customer, items = new[] { new { price, quantity = 1 } }, billing_cycle_anchor = anchor });
+            var subscription = await PostAsync(client, "/api/subscriptions", new { customer = customers[i], items = new[] { new { price, quantity = 1 } }, billing_cycle_anchor = anchor });
             if (declines)
             {
                 // The first invoice is paid; the renewal is charged to a card that declines.
-                await SetDefaultCardAsync(client, customer, "pm_card_chargeCustomerFail");
+                await SetDefaultCardAsync(client, customers[i], "pm_card_chargeCustomerFail");
             }
 
-            subs[i] = (customer, subscription, declines);
+            subs[i] = (customers[i], subscription, declines);
         });
         output.WriteLine($"created {count} subscriptions in {clock.Elapsed.TotalSeconds:F1} s; all due at {anchor:HH:mm:ss}");
         Assert.True(DateTimeOffset.UtcNow < anchor, "Creating the subscriptions took longer than planned; they are not all due at once.");

@@ -185,7 +185,7 @@ public sealed class StripeWebhookTests(AppFixture fixture)
         await h.Emulator.Webhooks.WaitForDrainAsync(TimeSpan.FromSeconds(30));
 
         var queue = h.App.Services.GetRequiredService<StorageClients>().Queue(StripeEventsFunction.Queue);
-        var queued = (await queue.PeekMessagesAsync(32)).Value.Select(m => StripeEventMessage.Parse(m.Body.ToString())!.Type).ToList();
+        var queued = (await queue.PeekMessagesAsync(32)).Value.SelectMany(m => StripeEventMessage.ParseAll(m.Body.ToString())).Select(p => p.Type).ToList();
         Assert.DoesNotContain(queued, t => t.StartsWith("payment_intent.", StringComparison.Ordinal) || t.StartsWith("charge.", StringComparison.Ordinal));
         foreach (var (type, status) in new[] { ("payment_intent.created", "ignored"), ("charge.succeeded", "processed"), ("payment_intent.succeeded", "processed") })
         {
@@ -215,12 +215,57 @@ public sealed class StripeWebhookTests(AppFixture fixture)
         h.Emulator.Webhooks.Resume();
         await h.Emulator.Webhooks.WaitForDrainAsync(TimeSpan.FromSeconds(30));
         var queue = h.App.Services.GetRequiredService<StorageClients>().Queue(StripeEventsFunction.Queue);
-        var queued = (await queue.PeekMessagesAsync(32)).Value.Select(m => StripeEventMessage.Parse(m.Body.ToString())!.Type).ToList();
+        var queued = (await queue.PeekMessagesAsync(32)).Value.SelectMany(m => StripeEventMessage.ParseAll(m.Body.ToString())).Select(p => p.Type).ToList();
 
         Assert.Contains("payment_intent.succeeded", queued);
         Assert.Equal("open", (string?)(await h.Admin.GetJsonAsync($"/api/invoices/{created.Body["latest_invoice"]}")).Body["status"]);
         await h.DrainEventsAsync();
         Assert.Equal("paid", (string?)(await h.Admin.GetJsonAsync($"/api/invoices/{created.Body["latest_invoice"]}")).Body["status"]);
         Assert.Equal("processed", (string?)Assert.Single((await h.Admin.GetJsonAsync("/api/stripe-events?type=payment_intent.succeeded")).Body["data"]!.AsArray())!["status"]);
+    }
+
+    [Fact]
+    public async Task Events_received_at_once_share_queue_messages_and_each_is_processed_once()
+    {
+        await using var h = await PaymentsHarness.StartAsync(fixture);
+        var payloads = Enumerable.Range(0, 60).Select(i => new JsonObject
+        {
+            ["id"] = $"evt_test_burst{i:D3}",
+            ["object"] = "event",
+            ["api_version"] = "2026-10-28.endive",
+            ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+            ["data"] = new JsonObject { ["object"] = new JsonObject { ["id"] = "prod_burst", ["object"] = "product" } },
+            ["livemode"] = false,
+            ["type"] = "product.updated",
+        }.ToJsonString()).ToList();
+
+        var answers = await Task.WhenAll(payloads.Select(p => h.PostWebhookAsync(p, PaymentsHarness.Sign(p, PaymentsHarness.WebhookSecret, DateTimeOffset.UtcNow))));
+
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.Status));
+        var queue = h.App.Services.GetRequiredService<StorageClients>().Queue(StripeEventsFunction.Queue);
+        var messages = (await queue.PeekMessagesAsync(32)).Value;
+        var pointers = messages.SelectMany(m => StripeEventMessage.ParseAll(m.Body.ToString())).Select(p => p.Id).ToList();
+        Assert.Equal(60, pointers.Distinct(StringComparer.Ordinal).Count()); // every event is in a stored message before its 200
+        Assert.True(messages.Length < 60, $"{messages.Length} messages for 60 events received at once");
+        await h.DrainEventsAsync();
+        var stored = (await h.Admin.GetJsonAsync("/api/stripe-events?type=product.updated&limit=100")).Body["data"]!.AsArray();
+        Assert.Equal(60, stored.Count);
+        Assert.All(stored, e => Assert.Equal(("ignored", 1), ((string?)e!["status"], (int)e["attempts"]!)));
+    }
+
+    [Fact]
+    public async Task A_failed_group_send_fails_every_caller_whose_event_it_held()
+    {
+        var queue = new Azure.Storage.Queues.QueueClient(fixture.Azurite.ConnectionString, "nosuchqueue" + Guid.NewGuid().ToString("N")[..8]);
+        var sender = new QueueGroupSender(queue);
+
+        var sends = Enumerable.Range(0, 5).Select(i => sender.SendAsync($"{{\"n\":{i}}}")).ToList();
+
+        foreach (var send in sends)
+        {
+            Assert.Equal(404, (await Assert.ThrowsAsync<Azure.RequestFailedException>(() => send)).Status);
+        }
+
+        Assert.Equal("[{\"n\":1},{\"n\":2}]", QueueGroupSender.Compose(["{\"n\":1}", "{\"n\":2}"]));
     }
 }

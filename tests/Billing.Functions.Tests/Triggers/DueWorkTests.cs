@@ -40,9 +40,12 @@ public sealed class DueWorkTests(AppFixture fixture)
         Assert.Equal(40, moved);
         var queue = app.Services.GetRequiredService<StorageClients>().Queue(WorkItemsFunction.Queue);
         var queued = new List<DueWork>();
+        var sent = 0;
         while ((await queue.ReceiveMessagesAsync(32)).Value is { Length: > 0 } messages)
         {
-            queued.AddRange(messages.Select(m => JsonSerializer.Deserialize<DueWork>(m.Body.ToString(), StorageJson.Options)!));
+            sent += messages.Length;
+            Assert.All(messages, m => Assert.InRange(WorkItemsMessage.Parse(m.Body.ToString()).Count, 1, DueWorkSweeper.ItemsPerMessage));
+            queued.AddRange(messages.SelectMany(m => WorkItemsMessage.Parse(m.Body.ToString())));
             foreach (var m in messages)
             {
                 await queue.DeleteMessageAsync(m.MessageId, m.PopReceipt);
@@ -50,6 +53,8 @@ public sealed class DueWorkTests(AppFixture fixture)
         }
 
         Assert.Equal(due.Select(d => d.TargetId).Order(StringComparer.Ordinal), queued.Select(q => q.TargetId).Order(StringComparer.Ordinal));
+        var perShard = due.GroupBy(d => TableScheduleStore.Shard(d.TargetId)).Sum(g => (g.Count() + DueWorkSweeper.ItemsPerMessage - 1) / DueWorkSweeper.ItemsPerMessage);
+        Assert.Equal(perShard, sent); // a shard's items share messages
         Assert.Equal(0, await app.Services.GetRequiredService<DueWorkSweeper>().SweepAsync(now, TimeSpan.FromSeconds(5)));
         var pending = await schedule.ListForCustomerAsync("cus_test");
         Assert.Equal(later.Select(l => l.TargetId), pending.Select(p => p.TargetId));
@@ -112,5 +117,22 @@ public sealed class DueWorkTests(AppFixture fixture)
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains("queued 1 due work items", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Several_items_in_one_message_each_run_and_one_failing_fails_the_message_after_the_others_ran()
+    {
+        var handler = new RecordingWorkHandler();
+        await using var app = IsolatedApp(handler);
+        var function = app.Services.GetServices<Billing.Functions.Triggers.IQueueFunction>().Single(f => f.FunctionName == WorkItemsFunction.Name);
+        DueWork[] items = [Work("sub_a", DateTimeOffset.UtcNow), Work("sub_b", DateTimeOffset.UtcNow) with { Kind = "nobody_handles_this" }, Work("sub_c", DateTimeOffset.UtcNow, version: 3)];
+
+        var failure = await Assert.ThrowsAsync<AggregateException>(() =>
+            function.HandleAsync(new Billing.Functions.Triggers.QueueMessage("m1", WorkItemsMessage.Serialize(items), 2, DateTimeOffset.UtcNow), CancellationToken.None));
+
+        Assert.IsType<InvalidOperationException>(Assert.Single(failure.InnerExceptions));
+        Assert.Equal(["sub_a", "sub_c"], handler.Handled.Select(h => h.TargetId));
+        Assert.All(handler.Handled, h => Assert.Equal(2, h.Delivery)); // the message's dequeue count reaches every item
+        Assert.Throws<JsonException>(() => WorkItemsMessage.Parse("[]"));
     }
 }
