@@ -48,31 +48,8 @@ public sealed partial class StripeEventsFunction(
             return;
         }
 
-        if (pointers.Count == 1)
-        {
-            await HandleAsync(pointers[0], message, cancellationToken);
-            return;
-        }
-
-        // Several events received together: each is processed; if any fails, the message fails after the others ran, and
-        // its redelivery skips those already processed.
-        List<Exception>? failures = null;
-        foreach (var pointer in pointers)
-        {
-            try
-            {
-                await HandleAsync(pointer, message, cancellationToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                (failures ??= []).Add(e);
-            }
-        }
-
-        if (failures is not null)
-        {
-            throw new AggregateException($"{failures.Count} of {pointers.Count} Stripe events failed; the message is redelivered.", failures);
-        }
+        // Several events received together: each is processed (QueueMessage.HandleEachAsync); a redelivery skips those done.
+        await QueueMessage.HandleEachAsync(pointers, pointer => HandleAsync(pointer, message, cancellationToken), cancellationToken);
     }
 
     private async Task HandleAsync(StripeEventMessage pointer, QueueMessage message, CancellationToken cancellationToken)

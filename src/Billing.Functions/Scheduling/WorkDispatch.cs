@@ -35,9 +35,7 @@ public sealed class WorkDispatcher(IEnumerable<IWorkHandler> handlers)
 
 /// <summary>
 /// The <c>WorkItems</c> queue function: one message = one <see cref="DueWork"/> or several
-/// (<see cref="WorkItemsMessage"/>), each dispatched by kind, one after another. When an item of several fails, the
-/// others still run, and the message then fails as a whole: its redelivery runs every item again, and the ones already
-/// done find nothing to do (every handler guards on state and version).
+/// (<see cref="WorkItemsMessage"/>), each dispatched by kind, one after another (<see cref="QueueMessage.HandleEachAsync"/>).
 /// </summary>
 public sealed class WorkItemsFunction(WorkDispatcher dispatcher) : IQueueFunction
 {
@@ -49,34 +47,11 @@ public sealed class WorkItemsFunction(WorkDispatcher dispatcher) : IQueueFunctio
 
     public string QueueName => Queue;
 
-    public async Task HandleAsync(QueueMessage message, CancellationToken cancellationToken)
+    public Task HandleAsync(QueueMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        var items = WorkItemsMessage.Parse(message.Text);
         var delivery = (int)Math.Min(int.MaxValue, message.DequeueCount);
-        if (items.Count == 1)
-        {
-            await dispatcher.DispatchAsync(items[0] with { Delivery = delivery }, cancellationToken);
-            return;
-        }
-
-        List<Exception>? failures = null;
-        foreach (var work in items)
-        {
-            try
-            {
-                await dispatcher.DispatchAsync(work with { Delivery = delivery }, cancellationToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                (failures ??= []).Add(e);
-            }
-        }
-
-        if (failures is not null)
-        {
-            throw new AggregateException($"{failures.Count} of {items.Count} work items failed; the message is redelivered.", failures);
-        }
+        return QueueMessage.HandleEachAsync(WorkItemsMessage.Parse(message.Text), work => dispatcher.DispatchAsync(work with { Delivery = delivery }, cancellationToken), cancellationToken);
     }
 }
 

@@ -18,7 +18,42 @@ public interface IQueueFunction
 }
 
 /// <summary>A dequeued message as the handler sees it: the decoded text and how often it has been delivered.</summary>
-public sealed record QueueMessage(string Id, string Text, long DequeueCount, DateTimeOffset? InsertedAt);
+public sealed record QueueMessage(string Id, string Text, long DequeueCount, DateTimeOffset? InsertedAt)
+{
+    /// <summary>
+    /// Handles the items one message carries, one after another. One item runs as it is; of several, a failing item does
+    /// not stop the others, and the message then fails as a whole: its redelivery runs every item again, and handlers
+    /// (idempotent, guarded on state and version) find the ones already done done.
+    /// </summary>
+    public static async Task HandleEachAsync<T>(IReadOnlyList<T> items, Func<T, Task> handle, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(handle);
+        if (items.Count == 1)
+        {
+            await handle(items[0]);
+            return;
+        }
+
+        List<Exception>? failures = null;
+        foreach (var item in items)
+        {
+            try
+            {
+                await handle(item);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                (failures ??= []).Add(e);
+            }
+        }
+
+        if (failures is not null)
+        {
+            throw new AggregateException($"{failures.Count} of {items.Count} items of the message failed; it is redelivered.", failures);
+        }
+    }
+}
 
 /// <summary>
 /// A registered queue function, known by name before it is built: the host's routes are mapped from these, and the

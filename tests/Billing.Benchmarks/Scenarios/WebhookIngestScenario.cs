@@ -37,7 +37,9 @@ public static class WebhookIngestScenario
         using var client = app.Client(1024);
         var sequence = 0;
 
-        async Task<bool> PostAsync(int _)
+        // Stripe signs its events on its side: the payloads and signatures of a step are made before it starts, so the
+        // load generator's HMACs and JSON do not take the CPU the app is measured on.
+        (string Payload, string Signature)[] Prepare(int count) => [.. Enumerable.Range(0, count).Select(_ =>
         {
             var n = Interlocked.Increment(ref sequence);
             var payload = new JsonObject
@@ -50,18 +52,27 @@ public static class WebhookIngestScenario
                 ["type"] = "product.updated",
                 ["data"] = new JsonObject { ["object"] = new JsonObject { ["id"] = "prod_bench" + (n % 100).ToString(CultureInfo.InvariantCulture), ["object"] = "product", ["name"] = "Bench plan", ["metadata"] = new JsonObject() } },
             }.ToJsonString();
-            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/api/webhooks/stripe", UriKind.Relative)) { Content = new StringContent(payload, Encoding.UTF8, "application/json") };
             var t = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-            request.Headers.TryAddWithoutValidation("Stripe-Signature", $"t={t},v1={Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(Secret), Encoding.UTF8.GetBytes(t + "." + payload)))}");
-            using var response = await client.SendAsync(request);
-            return response.IsSuccessStatusCode;
+            return (payload, $"t={t},v1={Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(Secret), Encoding.UTF8.GetBytes(t + "." + payload)))}");
+        })];
+
+        async Task<(Latencies Latencies, int Errors, double Achieved)> RunStepAsync(int rate, TimeSpan duration)
+        {
+            var prepared = Prepare((int)(rate * duration.TotalSeconds));
+            return await OpenLoad.RunAsync(rate, duration, async i =>
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/api/webhooks/stripe", UriKind.Relative)) { Content = new StringContent(prepared[i].Payload, Encoding.UTF8, "application/json") };
+                request.Headers.TryAddWithoutValidation("Stripe-Signature", prepared[i].Signature);
+                using var response = await client.SendAsync(request);
+                return response.IsSuccessStatusCode;
+            });
         }
 
-        await OpenLoad.RunAsync(100, TimeSpan.FromSeconds(quick ? 2 : 5), PostAsync); // warm-up
+        await RunStepAsync(100, TimeSpan.FromSeconds(quick ? 2 : 5)); // warm-up
         var best = 0.0;
         foreach (var rate in new[] { 100, 250, 500, 750 })
         {
-            var (latencies, errors, achieved) = await OpenLoad.RunAsync(rate, TimeSpan.FromSeconds(quick ? 5 : 10), PostAsync);
+            var (latencies, errors, achieved) = await RunStepAsync(rate, TimeSpan.FromSeconds(quick ? 5 : 10));
             var p99 = latencies.Percentile(99);
             var ok = p99 <= 50 && errors == 0 && achieved >= rate * 0.95;
             Console.WriteLine($"  webhooks: {rate}/s offered, {achieved:F0}/s achieved, p50 {latencies.Percentile(50):F1} ms, p99 {p99:F1} ms, errors {errors}");
