@@ -91,7 +91,7 @@ public sealed class CompetingInstancesTests(AppFixture fixture, ITestOutputHelpe
             customers[i] = await PostAsync(clients[i % 3], "/api/customers", new { email = $"compete{i}@example.com", name = $"Compete {i}" });
             await PostAsync(clients[i % 3], $"/api/customers/{customers[i]}/payment-methods", new { payment_method = "pm_card_visa" });
         });
-        var boundary = NextMinute(DateTimeOffset.UtcNow + TimeSpan.FromSeconds(15 + (clock.Elapsed.TotalSeconds * 3)));
+        var boundary = NextMinute(DateTimeOffset.UtcNow + TimeSpan.FromSeconds(15 + (clock.Elapsed.TotalSeconds * (count > 100 ? 8 : 3)))); // subscriptions cost more as the tables grow
         var anchor = boundary.AddSeconds(-1);
         var subs = new (string Customer, string Subscription, bool Declines)[count];
         await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 12 }, async (i, _) =>
