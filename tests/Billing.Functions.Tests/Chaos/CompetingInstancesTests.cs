@@ -52,6 +52,11 @@ public sealed class CompetingInstancesTests(AppFixture fixture, ITestOutputHelpe
             await Task.WhenAll(processes.Select(p => p.WaitHealthyAsync(TimeSpan.FromSeconds(60))));
             stripe.Emulator.Webhooks.AddEndpoint(new WebhookEndpoint(new Uri(processes[0].BaseAddress, "/api/webhooks/stripe"), secret));
             var clients = processes.Select(p => p.Client(64)).ToArray();
+            foreach (var client in clients)
+            {
+                client.Timeout = TimeSpan.FromMinutes(2); // thousands of rows in: Azurite pauses for seconds while it saves its table database
+            }
+
             using var ledger = ChaosHarness.Ledger(stripe.Emulator);
             try
             {
@@ -195,7 +200,10 @@ public sealed class CompetingInstancesTests(AppFixture fixture, ITestOutputHelpe
         return body!;
     }
 
-    /// <summary>POSTs with an Idempotency-Key and retries a dropped connection; returns the created object's id.</summary>
+    /// <summary>
+    /// POSTs with an Idempotency-Key and retries a dropped connection, a timeout and a 409 (the first try still in
+    /// flight) with the same key, so a retry cannot create twice; returns the created object's id.
+    /// </summary>
     private static async Task<string> PostAsync(HttpClient client, string path, object body)
     {
         var key = Guid.NewGuid().ToString("N");
@@ -203,16 +211,28 @@ public sealed class CompetingInstancesTests(AppFixture fixture, ITestOutputHelpe
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(path, UriKind.Relative)) { Content = JsonContent.Create(body) };
             request.Headers.Add("Idempotency-Key", key);
+            HttpResponseMessage response;
             try
             {
-                using var response = await client.SendAsync(request);
-                var answer = await response.Content.ReadFromJsonAsync<JsonNode>();
-                Assert.True(response.IsSuccessStatusCode, $"POST {path}: {(int)response.StatusCode} {answer?.ToJsonString()}");
-                return (string)answer!["id"]!;
+                response = await client.SendAsync(request);
             }
-            catch (HttpRequestException) when (attempt < 5)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && attempt < 5)
             {
                 await Task.Delay(200 * attempt);
+                continue;
+            }
+
+            using (response)
+            {
+                var answer = await response.Content.ReadFromJsonAsync<JsonNode>();
+                if (response.StatusCode == HttpStatusCode.Conflict && attempt < 5)
+                {
+                    await Task.Delay(1000 * attempt);
+                    continue;
+                }
+
+                Assert.True(response.IsSuccessStatusCode, $"POST {path}: {(int)response.StatusCode} {answer?.ToJsonString()}");
+                return (string)answer!["id"]!;
             }
         }
     }
