@@ -76,8 +76,12 @@ public sealed class AzuriteProcess : IAsyncDisposable
     /// <summary>
     /// Starts Azurite with data in <paramref name="dataDirectory"/>; ports 0 mean "pick free ones". Throws
     /// <see cref="AzuriteUnavailableException"/> with a plain explanation when Node.js is missing or Azurite cannot start.
+    /// <paramref name="inMemory"/> keeps the data in memory only (<c>--inMemoryPersistence</c>): in disk mode Azurite
+    /// saves its whole table database as one JSON file every 5 seconds, which stalls it for seconds once hundreds of
+    /// megabytes are stored.
     /// </summary>
-    public static async Task<AzuriteProcess> StartAsync(string dataDirectory, int blobPort = 0, int queuePort = 0, int tablePort = 0, CancellationToken cancellationToken = default)
+    public static async Task<AzuriteProcess> StartAsync(string dataDirectory, int blobPort = 0, int queuePort = 0, int tablePort = 0, bool inMemory = false,
+        CancellationToken cancellationToken = default)
     {
         var script = await EnsureInstalledAsync(cancellationToken);
         Directory.CreateDirectory(dataDirectory);
@@ -101,6 +105,11 @@ public sealed class AzuriteProcess : IAsyncDisposable
         })
         {
             start.ArgumentList.Add(argument);
+        }
+
+        if (inMemory)
+        {
+            start.ArgumentList.Add("--inMemoryPersistence");
         }
 
         var process = Process.Start(start) ?? throw new AzuriteUnavailableException("Could not start Azurite.");
