@@ -1,8 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json.Nodes;
 using Billing.Functions.LocalHost;
 
 namespace Billing.Benchmarks.Harness;
@@ -110,6 +113,46 @@ public sealed class AppProcess : IAsyncDisposable
         };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminKey);
         return client;
+    }
+
+    /// <summary>
+    /// POSTs with an Idempotency-Key and retries a dropped connection, a timeout and a 409 (the first try still in
+    /// flight) with the same key, so a retry cannot create twice; returns the created object's id. Any other failure
+    /// throws with the status and the problem details.
+    /// </summary>
+    public static async Task<string> PostForIdAsync(HttpClient client, string path, object body)
+    {
+        var key = Guid.NewGuid().ToString("N");
+        for (var attempt = 1; ; attempt++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(path, UriKind.Relative)) { Content = JsonContent.Create(body) };
+            request.Headers.Add("Idempotency-Key", key);
+            HttpResponseMessage response;
+            try
+            {
+                response = await client.SendAsync(request);
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && attempt < 5)
+            {
+                await Task.Delay(200 * attempt);
+                continue;
+            }
+
+            using (response)
+            {
+                if (response.IsSuccessStatusCode)
+                {
+                    return (string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
+                }
+
+                if (response.StatusCode != HttpStatusCode.Conflict || attempt >= 5)
+                {
+                    throw new HttpRequestException($"POST {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+                }
+            }
+
+            await Task.Delay(1000 * attempt);
+        }
     }
 
     /// <summary>Current resident set size of the app process (VmRSS), in MB.</summary>

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
@@ -44,14 +43,14 @@ public static class RenewalRunScenario
         using var client = app.Client(512);
         client.Timeout = TimeSpan.FromMinutes(2); // at 10,000 Azurite pauses for seconds while it saves its whole table database
 
-        var product = await PostAsync(client, "/api/products", new { name = "Daily bench plan" });
-        var price = await PostAsync(client, "/api/prices", new { product, currency = "usd", billing_scheme = "per_unit", unit_amount = 500_000, recurring = new { interval = "day" } }); // the prorated first invoice (a minute or two) stays above Stripe's minimum charge
+        var product = await AppProcess.PostForIdAsync(client, "/api/products", new { name = "Daily bench plan" });
+        var price = await AppProcess.PostForIdAsync(client, "/api/prices", new { product, currency = "usd", billing_scheme = "per_unit", unit_amount = 500_000, recurring = new { interval = "day" } }); // the prorated first invoice (a minute or two) stays above Stripe's minimum charge
         var setup = Stopwatch.StartNew();
         var customers = new string[count];
         await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, _) =>
         {
-            customers[i] = await PostAsync(client, "/api/customers", new { email = $"renew{i}@example.com", name = $"Renew {i}" });
-            await PostAsync(client, $"/api/customers/{customers[i]}/payment-methods", new { payment_method = "pm_card_visa" });
+            customers[i] = await AppProcess.PostForIdAsync(client, "/api/customers", new { email = $"renew{i}@example.com", name = $"Renew {i}" });
+            await AppProcess.PostForIdAsync(client, $"/api/customers/{customers[i]}/payment-methods", new { payment_method = "pm_card_visa" });
         });
         var customerRate = count / setup.Elapsed.TotalSeconds;
         Console.WriteLine($"  renewal: {count} customers with cards in {setup.Elapsed.TotalSeconds:F0} s");
@@ -65,7 +64,7 @@ public static class RenewalRunScenario
         var boundary = NextMinute(DateTimeOffset.UtcNow + subscribeEstimate);
         var anchor = boundary.AddSeconds(-1);
         await Parallel.ForEachAsync(customers, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (customer, _) =>
-            await PostAsync(client, "/api/subscriptions", new { customer, items = new[] { new { price, quantity = 1 } }, billing_cycle_anchor = anchor }));
+            await AppProcess.PostForIdAsync(client, "/api/subscriptions", new { customer, items = new[] { new { price, quantity = 1 } }, billing_cycle_anchor = anchor }));
         Console.WriteLine($"  renewal: {count} customers, cards and subscriptions in {setup.Elapsed.TotalSeconds:F0} s; due at {anchor:HH:mm:ss}; app RSS {app.RssMegabytes():F0} MB (peak so far {app.PeakRssMegabytes():F0} MB)");
         if (DateTimeOffset.UtcNow >= anchor)
         {
@@ -246,41 +245,5 @@ public static class RenewalRunScenario
             }
         })));
         return operations / stop.Elapsed.TotalSeconds;
-    }
-
-    /// <summary>POSTs with an Idempotency-Key, so a retry after a dropped connection cannot create the object twice.</summary>
-    private static async Task<string> PostAsync(HttpClient client, string path, object body)
-    {
-        var key = Guid.NewGuid().ToString("N");
-        for (var attempt = 1; ; attempt++)
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(path, UriKind.Relative)) { Content = JsonContent.Create(body) };
-            request.Headers.Add("Idempotency-Key", key);
-            HttpResponseMessage response;
-            try
-            {
-                response = await client.SendAsync(request);
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && attempt < 5) // the same key: a retry cannot create twice
-            {
-                await Task.Delay(200 * attempt);
-                continue;
-            }
-
-            using (response)
-            {
-                if (response.IsSuccessStatusCode)
-                {
-                    return (string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
-                }
-
-                if (attempt >= 5)
-                {
-                    throw new HttpRequestException($"{path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-                }
-            }
-
-            await Task.Delay(200 * attempt);
-        }
     }
 }

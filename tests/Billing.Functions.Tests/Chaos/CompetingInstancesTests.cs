@@ -107,8 +107,8 @@ public sealed class CompetingInstancesTests(AppFixture fixture, ITestOutputHelpe
     {
         var tally = new ChaosTally(output, $"competing processes/{count}");
         // Daily, and dear enough that the prorated first invoice (10 s or more) is above Stripe's minimum charge.
-        var product = await PostAsync(clients[0], "/api/products", new { name = "Daily plan" });
-        var price = await PostAsync(clients[0], "/api/prices", new { product, currency = "usd", billing_scheme = "per_unit", unit_amount = 500_000, recurring = new { interval = "day" } });
+        var product = await AppProcess.PostForIdAsync(clients[0], "/api/products", new { name = "Daily plan" });
+        var price = await AppProcess.PostForIdAsync(clients[0], "/api/prices", new { product, currency = "usd", billing_scheme = "per_unit", unit_amount = 500_000, recurring = new { interval = "day" } });
 
         // Customers and cards first; their pace tells how long the subscriptions (invoice, PDF, charge, Stripe's events)
         // will take, so that every renewal can fall due one second before one minute boundary: the BillingClock timer
@@ -117,8 +117,8 @@ public sealed class CompetingInstancesTests(AppFixture fixture, ITestOutputHelpe
         var customers = new string[count];
         await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 12 }, async (i, _) =>
         {
-            customers[i] = await PostAsync(clients[i % 3], "/api/customers", new { email = $"compete{i}@example.com", name = $"Compete {i}" });
-            await PostAsync(clients[i % 3], $"/api/customers/{customers[i]}/payment-methods", new { payment_method = "pm_card_visa" });
+            customers[i] = await AppProcess.PostForIdAsync(clients[i % 3], "/api/customers", new { email = $"compete{i}@example.com", name = $"Compete {i}" });
+            await AppProcess.PostForIdAsync(clients[i % 3], $"/api/customers/{customers[i]}/payment-methods", new { payment_method = "pm_card_visa" });
         });
         var boundary = NextMinute(DateTimeOffset.UtcNow + TimeSpan.FromSeconds(15 + (clock.Elapsed.TotalSeconds * (count > 100 ? 8 : 3)))); // subscriptions cost more as the tables grow
         var anchor = boundary.AddSeconds(-1);
@@ -127,7 +127,7 @@ public sealed class CompetingInstancesTests(AppFixture fixture, ITestOutputHelpe
         {
             var client = clients[i % 3];
             var declines = i % 10 == 3;
-            var subscription = await PostAsync(client, "/api/subscriptions", new { customer = customers[i], items = new[] { new { price, quantity = 1 } }, billing_cycle_anchor = anchor });
+            var subscription = await AppProcess.PostForIdAsync(client, "/api/subscriptions", new { customer = customers[i], items = new[] { new { price, quantity = 1 } }, billing_cycle_anchor = anchor });
             if (declines)
             {
                 // The first invoice is paid; the renewal is charged to a card that declines.
@@ -197,7 +197,7 @@ public sealed class CompetingInstancesTests(AppFixture fixture, ITestOutputHelpe
 
     private static async Task SetDefaultCardAsync(HttpClient client, string customer, string token)
     {
-        var card = await PostAsync(client, $"/api/customers/{customer}/payment-methods", new { payment_method = token });
+        var card = await AppProcess.PostForIdAsync(client, $"/api/customers/{customer}/payment-methods", new { payment_method = token });
         using var response = await client.PostAsync(new Uri($"/api/customers/{customer}/payment-methods/{card}/default", UriKind.Relative), null);
         Assert.True(response.IsSuccessStatusCode, $"default card: {(int)response.StatusCode}");
     }
@@ -222,42 +222,5 @@ public sealed class CompetingInstancesTests(AppFixture fixture, ITestOutputHelpe
         var body = await response.Content.ReadFromJsonAsync<JsonNode>();
         Assert.True(response.IsSuccessStatusCode, $"GET {path}: {(int)response.StatusCode} {body?.ToJsonString()}");
         return body!;
-    }
-
-    /// <summary>
-    /// POSTs with an Idempotency-Key and retries a dropped connection, a timeout and a 409 (the first try still in
-    /// flight) with the same key, so a retry cannot create twice; returns the created object's id.
-    /// </summary>
-    private static async Task<string> PostAsync(HttpClient client, string path, object body)
-    {
-        var key = Guid.NewGuid().ToString("N");
-        for (var attempt = 1; ; attempt++)
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(path, UriKind.Relative)) { Content = JsonContent.Create(body) };
-            request.Headers.Add("Idempotency-Key", key);
-            HttpResponseMessage response;
-            try
-            {
-                response = await client.SendAsync(request);
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && attempt < 5)
-            {
-                await Task.Delay(200 * attempt);
-                continue;
-            }
-
-            using (response)
-            {
-                var answer = await response.Content.ReadFromJsonAsync<JsonNode>();
-                if (response.StatusCode == HttpStatusCode.Conflict && attempt < 5)
-                {
-                    await Task.Delay(1000 * attempt);
-                    continue;
-                }
-
-                Assert.True(response.IsSuccessStatusCode, $"POST {path}: {(int)response.StatusCode} {answer?.ToJsonString()}");
-                return (string)answer!["id"]!;
-            }
-        }
     }
 }
