@@ -101,20 +101,27 @@ public sealed class AzuriteProcess : IAsyncDisposable
             "--blobPort", blobPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--queuePort", queuePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--tablePort", tablePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--location", dataDirectory, "--silent", "--skipApiVersionCheck", "--loose", "--disableTelemetry",
+            "--silent", "--skipApiVersionCheck", "--loose", "--disableTelemetry",
         })
         {
             start.ArgumentList.Add(argument);
         }
 
+        // Azurite refuses --location together with --inMemoryPersistence; in memory, its working folder is the data folder.
+        start.ArgumentList.Add(inMemory ? "--inMemoryPersistence" : "--location");
         if (inMemory)
         {
-            start.ArgumentList.Add("--inMemoryPersistence");
+            start.WorkingDirectory = dataDirectory;
+        }
+        else
+        {
+            start.ArgumentList.Add(dataDirectory);
         }
 
         var process = Process.Start(start) ?? throw new AzuriteUnavailableException("Could not start Azurite.");
-        process.OutputDataReceived += static (_, _) => { };
-        process.ErrorDataReceived += static (_, _) => { };
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>(); // start-up output, for the error below
+        process.OutputDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line && output.Count < 20) { output.Enqueue(line); } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line && output.Count < 20) { output.Enqueue(line); } };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var azurite = new AzuriteProcess(process, blobPort, queuePort, tablePort);
@@ -124,7 +131,8 @@ public sealed class AzuriteProcess : IAsyncDisposable
             if (process.HasExited || deadline.Elapsed > TimeSpan.FromSeconds(60))
             {
                 await azurite.DisposeAsync();
-                throw new AzuriteUnavailableException($"Azurite did not start listening on ports {blobPort}/{queuePort}/{tablePort}.");
+                throw new AzuriteUnavailableException(
+                    $"Azurite did not start listening on ports {blobPort}/{queuePort}/{tablePort}." + (output.IsEmpty ? "" : " It said: " + string.Join(" ", output)));
             }
 
             await Task.Delay(100, cancellationToken);

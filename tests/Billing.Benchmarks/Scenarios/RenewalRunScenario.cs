@@ -44,7 +44,7 @@ public static class RenewalRunScenario
         client.Timeout = TimeSpan.FromMinutes(2); // at 10,000 Azurite pauses for seconds while it saves its whole table database
 
         var product = await AppProcess.PostForIdAsync(client, "/api/products", new { name = "Daily bench plan" });
-        var price = await AppProcess.PostForIdAsync(client, "/api/prices", new { product, currency = "usd", billing_scheme = "per_unit", unit_amount = 500_000, recurring = new { interval = "day" } }); // the prorated first invoice (a minute or two) stays above Stripe's minimum charge
+        var price = await AppProcess.PostForIdAsync(client, "/api/prices", new { product, currency = "usd", billing_scheme = "per_unit", unit_amount = 1_000, recurring = new { interval = "day" } });
         var setup = Stopwatch.StartNew();
         var customers = new string[count];
         await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, _) =>
@@ -56,15 +56,18 @@ public static class RenewalRunScenario
         Console.WriteLine($"  renewal: {count} customers with cards in {setup.Elapsed.TotalSeconds:F0} s");
 
         // All anchored one second before a minute boundary that leaves time to create them: the BillingClock timer
-        // (every minute at :00) then finds them all due at once.
-        // A subscription (invoice, PDF, charge, three webhooks) costs several customers, and more as the tables grow
-        // (Azurite scans a table per query and saves its whole table database every few seconds): 4.2× at 1,000, over 5×
-        // at 3,000 on the development machine.
-        var subscribeEstimate = TimeSpan.FromSeconds(Math.Max(count / Math.Max(10, customerRate) * 8, count / 8.0) + 60);
+        // (every minute at :00) then finds them all due at once. Created with proration_behavior=none (Stripe's free
+        // time until the anchor): the first invoice is $0 and paid without a charge, so the set-up costs no Stripe
+        // payment and webhooks (with a prorated first charge, 10,000 took over an hour on disk-mode Azurite), and what
+        // falls due at the anchor is an ordinary renewal: a full period's subscription_cycle invoice, charged off-session.
+        // A subscription costs a few customers, and more as the tables grow (Azurite scans a table per query).
+        var subscribeEstimate = TimeSpan.FromSeconds(Math.Max(count / Math.Max(10, customerRate) * 4, count / 25.0) + 60);
         var boundary = NextMinute(DateTimeOffset.UtcNow + subscribeEstimate);
         var anchor = boundary.AddSeconds(-1);
+        var subscribing = Stopwatch.StartNew();
         await Parallel.ForEachAsync(customers, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (customer, _) =>
-            await AppProcess.PostForIdAsync(client, "/api/subscriptions", new { customer, items = new[] { new { price, quantity = 1 } }, billing_cycle_anchor = anchor }));
+            await AppProcess.PostForIdAsync(client, "/api/subscriptions", new { customer, items = new[] { new { price, quantity = 1 } }, billing_cycle_anchor = anchor, proration_behavior = "none" }));
+        Console.WriteLine($"  renewal: {count} subscriptions in {subscribing.Elapsed.TotalSeconds:F0} s ({count / subscribing.Elapsed.TotalSeconds:F1}/s; planned ≤ {(subscribeEstimate - TimeSpan.FromSeconds(60)).TotalSeconds:F0} s)");
         Console.WriteLine($"  renewal: {count} customers, cards and subscriptions in {setup.Elapsed.TotalSeconds:F0} s; due at {anchor:HH:mm:ss}; app RSS {app.RssMegabytes():F0} MB (peak so far {app.PeakRssMegabytes():F0} MB)");
         if (DateTimeOffset.UtcNow >= anchor)
         {
