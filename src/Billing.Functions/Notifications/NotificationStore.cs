@@ -25,8 +25,12 @@ public sealed class NotificationStore(StorageClients clients)
     public const int RecentKeysLimit = 20_000;
 
     private readonly JsonTable table = new(clients.Table(TableName));
+    private readonly TableGroupInserter eventRows = new(clients.Table(TableName)); // events of a day share a partition: renewals' events travel together
     private readonly BoundedMemo<bool> recentKeys = new(RecentKeysLimit);
+    private readonly Lock endpointsGate = new();
     private volatile EndpointsSnapshot? endpoints;
+    private long endpointsGeneration; // bumped by every endpoint change made here, under endpointsGate
+    private EndpointsRead? endpointsRead;
 
     public async Task<WebhookEndpoint?> GetEndpointAsync(string id, CancellationToken cancellationToken) =>
         Ids.IsValid(id, WebhookEndpoint.IdPrefix) && await table.GetAsync<WebhookEndpoint>(EndpointsPartition, Keys.Descending(id), cancellationToken) is { } row ? row.Value : null;
@@ -34,7 +38,7 @@ public sealed class NotificationStore(StorageClients clients)
     public async Task CreateEndpointAsync(WebhookEndpoint endpoint, CancellationToken cancellationToken)
     {
         await table.InsertAsync(EndpointsPartition, Keys.Descending(endpoint.Id), endpoint, cancellationToken: cancellationToken);
-        endpoints = null;
+        ForgetEndpoints();
     }
 
     public async Task<WebhookEndpoint> UpdateEndpointAsync(string id, Func<WebhookEndpoint, WebhookEndpoint> change, CancellationToken cancellationToken)
@@ -42,14 +46,16 @@ public sealed class NotificationStore(StorageClients clients)
         var updated = Ids.IsValid(id, WebhookEndpoint.IdPrefix)
             ? await table.UpdateAsync(EndpointsPartition, Keys.Descending(id), "webhook endpoint", change, cancellationToken: cancellationToken)
             : throw new NotFoundException("webhook endpoint", id);
-        endpoints = null;
+        ForgetEndpoints();
         return updated;
     }
 
     /// <summary>
     /// Every endpoint, for publishing: one partition read per <see cref="EndpointsCacheLifetime"/> per instance instead
-    /// of one per event (a renewal publishes four or five). An endpoint added on another instance starts receiving
-    /// events within that time; the delivery step re-reads its endpoint, so a deleted or disabled one is not called.
+    /// of one per event (a renewal publishes four or five). Callers that find the snapshot stale share one read, rather
+    /// than each querying (two dozen renewals in flight used to query together, and on Azurite every query scans the
+    /// whole Events table). An endpoint added on another instance starts receiving events within that time; the
+    /// delivery step re-reads its endpoint, so a deleted or disabled one is not called.
     /// </summary>
     public async Task<IReadOnlyList<WebhookEndpoint>> EnabledEndpointsAsync(CancellationToken cancellationToken)
     {
@@ -58,19 +64,57 @@ public sealed class NotificationStore(StorageClients clients)
             return cached.Endpoints;
         }
 
+        Task<EndpointsSnapshot> read;
+        lock (endpointsGate)
+        {
+            // A read started before a change made here is not joined: it may not see the change.
+            if (endpointsRead is { } running && running.Generation == endpointsGeneration && !running.Task.IsCompleted)
+            {
+                read = running.Task;
+            }
+            else
+            {
+                read = ReadEndpointsAsync(endpointsGeneration);
+                endpointsRead = new EndpointsRead(endpointsGeneration, read);
+            }
+        }
+
+        return (await read.WaitAsync(cancellationToken)).Endpoints;
+    }
+
+    // Shared by every caller waiting for it, so no caller's cancellation stops it.
+    private async Task<EndpointsSnapshot> ReadEndpointsAsync(long generation)
+    {
         var readAt = Environment.TickCount64;
         var all = new List<WebhookEndpoint>();
         string? after = null;
         do
         {
-            var page = await ListEndpointsAsync(100, after, cancellationToken);
+            var page = await ListEndpointsAsync(100, after, CancellationToken.None);
             all.AddRange(page.Data.Where(e => !e.Disabled));
             after = page.HasMore ? page.Data[^1].Id : null;
         }
         while (after is not null);
 
-        endpoints = new EndpointsSnapshot(all, readAt);
-        return all;
+        var snapshot = new EndpointsSnapshot(all, readAt);
+        lock (endpointsGate)
+        {
+            if (generation == endpointsGeneration)
+            {
+                endpoints = snapshot;
+            }
+        }
+
+        return snapshot;
+    }
+
+    private void ForgetEndpoints()
+    {
+        lock (endpointsGate)
+        {
+            endpointsGeneration++;
+            endpoints = null;
+        }
     }
 
     public async Task DeleteEndpointAsync(string id, CancellationToken cancellationToken)
@@ -82,7 +126,7 @@ public sealed class NotificationStore(StorageClients clients)
             throw new NotFoundException("webhook endpoint", id);
         }
 
-        endpoints = null;
+        ForgetEndpoints();
     }
 
     public Task<ListPage<WebhookEndpoint>> ListEndpointsAsync(int limit, string? startingAfter, CancellationToken cancellationToken) =>
@@ -112,7 +156,7 @@ public sealed class NotificationStore(StorageClients clients)
             }
         }
 
-        await table.InsertAsync(Day(billingEvent.Created), Keys.Descending(billingEvent.Id), billingEvent, new Dictionary<string, object?> { ["Type"] = billingEvent.Type }, cancellationToken);
+        await eventRows.InsertAsync(JsonTable.ToEntity(Day(billingEvent.Created), Keys.Descending(billingEvent.Id), billingEvent, new Dictionary<string, object?> { ["Type"] = billingEvent.Type }), cancellationToken);
         if (dedupeKey is not null)
         {
             recentKeys.Set(dedupeKey, true);
@@ -160,4 +204,6 @@ public sealed class NotificationStore(StorageClients clients)
     private static string Day(DateTimeOffset time) => time.UtcDateTime.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
 
     private sealed record EndpointsSnapshot(IReadOnlyList<WebhookEndpoint> Endpoints, long ReadAt);
+
+    private sealed record EndpointsRead(long Generation, Task<EndpointsSnapshot> Task);
 }
