@@ -10,34 +10,13 @@ namespace Billing.Functions.Storage;
 /// Storage (and Azurite) more than a table write, so this is what lets the Stripe webhook take events faster than one
 /// send each would allow. A failed send fails every caller whose item it held (each answers 500, and Stripe retries).
 /// </summary>
-public sealed class QueueGroupSender(QueueClient queue, int maxItems = 32, int maxSenders = 2)
+public sealed class QueueGroupSender(QueueClient queue, int maxItems = 32, int maxSenders = 2) : GroupCommit<string>(maxSenders)
 {
-    private readonly Lock gate = new();
-    private readonly List<(string Item, TaskCompletionSource Stored)> pending = [];
-    private int senders;
-
     /// <summary>Queues <paramref name="item"/> (one JSON value); completes when it is stored.</summary>
     public Task SendAsync(string item, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(item);
-        var stored = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        bool start;
-        lock (gate)
-        {
-            pending.Add((item, stored));
-            start = senders < maxSenders;
-            if (start)
-            {
-                senders++;
-            }
-        }
-
-        if (start)
-        {
-            _ = SendPendingAsync();
-        }
-
-        return stored.Task.WaitAsync(cancellationToken);
+        return EnqueueAsync(item, cancellationToken);
     }
 
     /// <summary>The text of a message holding <paramref name="items"/> (JSON values): the item itself, or an array.</summary>
@@ -47,33 +26,20 @@ public sealed class QueueGroupSender(QueueClient queue, int maxItems = 32, int m
         return items.Count == 1 ? items[0] : "[" + string.Join(",", items) + "]";
     }
 
-    private async Task SendPendingAsync()
+    protected override List<(string Item, TaskCompletionSource Stored)> TakeGroup(List<(string Item, TaskCompletionSource Stored)> pending)
     {
-        while (true)
+        var n = Math.Min(maxItems, pending.Count);
+        var group = pending.GetRange(0, n);
+        pending.RemoveRange(0, n);
+        return group;
+    }
+
+    protected override async Task CommitAsync(IReadOnlyList<(string Item, TaskCompletionSource Stored)> group)
+    {
+        await queue.SendMessageAsync(Compose([.. group.Select(b => b.Item)]), CancellationToken.None);
+        foreach (var item in group)
         {
-            List<(string Item, TaskCompletionSource Stored)> batch;
-            lock (gate)
-            {
-                if (pending.Count == 0)
-                {
-                    senders--;
-                    return;
-                }
-
-                var n = Math.Min(maxItems, pending.Count);
-                batch = pending.GetRange(0, n);
-                pending.RemoveRange(0, n);
-            }
-
-            try
-            {
-                await queue.SendMessageAsync(Compose([.. batch.Select(b => b.Item)]), CancellationToken.None);
-                batch.ForEach(b => b.Stored.TrySetResult());
-            }
-            catch (Exception e)
-            {
-                batch.ForEach(b => b.Stored.TrySetException(e));
-            }
+            item.Stored.TrySetResult();
         }
     }
 }

@@ -12,100 +12,75 @@ namespace Billing.Functions.Storage;
 /// like the merchant events a renewal publishes) a row found already there was stored by that transaction or an earlier
 /// try and counts as stored; without it (insert-if-absent, like Stripe's events by their id) the caller gets the 409.
 /// </summary>
-public sealed class TableGroupInserter(TableClient table, bool conflictMeansStored, int maxSenders = 2)
+public sealed class TableGroupInserter(TableClient table, bool conflictMeansStored, int maxSenders = 2) : GroupCommit<TableEntity>(maxSenders)
 {
     private const int MaxRows = 100;
     private const long MaxBytes = 2 * 1024 * 1024; // well under the 4 MB a transaction may carry
-
-    private readonly Lock gate = new();
-    private readonly List<(TableEntity Row, TaskCompletionSource Stored)> pending = [];
-    private int senders;
 
     /// <summary>Inserts <paramref name="row"/>; completes when it is stored, or fails with the storage error.</summary>
     public Task InsertAsync(TableEntity row, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(row);
-        var stored = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        bool start;
-        lock (gate)
-        {
-            pending.Add((row, stored));
-            start = senders < maxSenders;
-            if (start)
-            {
-                senders++;
-            }
-        }
-
-        if (start)
-        {
-            _ = SendPendingAsync();
-        }
-
-        return stored.Task.WaitAsync(cancellationToken);
+        return EnqueueAsync(row, cancellationToken);
     }
 
-    private async Task SendPendingAsync()
+    // The oldest row's partition; its later rows join it, in order, while they fit.
+    protected override List<(TableEntity Item, TaskCompletionSource Stored)> TakeGroup(List<(TableEntity Item, TaskCompletionSource Stored)> pending)
     {
-        while (true)
+        var partition = pending[0].Item.PartitionKey;
+        long bytes = 0;
+        var group = new List<(TableEntity Item, TaskCompletionSource Stored)>();
+        var rest = new List<(TableEntity Item, TaskCompletionSource Stored)>(pending.Count);
+        foreach (var item in pending)
         {
-            var group = new List<(TableEntity Row, TaskCompletionSource Stored)>();
-            lock (gate)
+            var size = Size(item.Item);
+            if (item.Item.PartitionKey == partition && group.Count < MaxRows && (group.Count == 0 || bytes + size <= MaxBytes))
             {
-                if (pending.Count == 0)
-                {
-                    senders--;
-                    return;
-                }
-
-                // The oldest row's partition; its later rows join it, in order, while they fit.
-                var partition = pending[0].Row.PartitionKey;
-                long bytes = 0;
-                var rest = new List<(TableEntity Row, TaskCompletionSource Stored)>(pending.Count);
-                foreach (var item in pending)
-                {
-                    var size = Size(item.Row);
-                    if (item.Row.PartitionKey == partition && group.Count < MaxRows && (group.Count == 0 || bytes + size <= MaxBytes))
-                    {
-                        bytes += size;
-                        group.Add(item);
-                    }
-                    else
-                    {
-                        rest.Add(item);
-                    }
-                }
-
-                pending.Clear();
-                pending.AddRange(rest);
+                bytes += size;
+                group.Add(item);
             }
-
-            if (group.Count == 1)
+            else
             {
-                await InsertOneAsync(group[0]);
-                continue;
+                rest.Add(item);
             }
+        }
 
+        pending.Clear();
+        pending.AddRange(rest);
+        return group;
+    }
+
+    protected override async Task CommitAsync(IReadOnlyList<(TableEntity Item, TaskCompletionSource Stored)> group)
+    {
+        if (group.Count > 1)
+        {
             try
             {
-                await table.SubmitTransactionAsync([.. group.Select(g => new TableTransactionAction(TableTransactionActionType.Add, g.Row))], CancellationToken.None);
-                group.ForEach(g => g.Stored.TrySetResult());
+                await table.SubmitTransactionAsync([.. group.Select(g => new TableTransactionAction(TableTransactionActionType.Add, g.Item))], CancellationToken.None);
+                foreach (var item in group)
+                {
+                    item.Stored.TrySetResult();
+                }
+
+                return;
             }
             catch (Exception)
             {
-                foreach (var item in group)
-                {
-                    await InsertOneAsync(item);
-                }
+                // Each row alone below: every caller gets its own row's answer.
             }
+        }
+
+        foreach (var item in group)
+        {
+            await InsertOneAsync(item);
         }
     }
 
-    private async Task InsertOneAsync((TableEntity Row, TaskCompletionSource Stored) item)
+    private async Task InsertOneAsync((TableEntity Item, TaskCompletionSource Stored) item)
     {
         try
         {
-            await table.AddEntityAsync(item.Row, CancellationToken.None);
+            await table.AddEntityAsync(item.Item, CancellationToken.None);
             item.Stored.TrySetResult();
         }
         catch (RequestFailedException e) when (e.Status == 409 && conflictMeansStored)
