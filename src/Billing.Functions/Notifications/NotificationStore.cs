@@ -25,7 +25,7 @@ public sealed class NotificationStore(StorageClients clients)
     public const int RecentKeysLimit = 20_000;
 
     private readonly JsonTable table = new(clients.Table(TableName));
-    private readonly TableGroupInserter eventRows = new(clients.Table(TableName), conflictMeansStored: true); // events of a day share a partition: renewals' events travel together
+    private readonly TableGroupInserter eventRows = new(clients.Table(TableName)); // events of a day share a partition: renewals' events travel together
     private readonly BoundedMemo<bool> recentKeys = new(RecentKeysLimit);
     private readonly Lock endpointsGate = new();
     private volatile EndpointsSnapshot? endpoints;

@@ -58,8 +58,6 @@ public sealed class StripeEventStore(StorageClients clients)
     public const string TableName = "StripeEvents";
 
     private readonly JsonTable table = new(clients.Table(TableName));
-    private readonly TableGroupInserter inserts = new(clients.Table(TableName), conflictMeansStored: false); // under load, events of a type arrive together
-
 
     /// <summary>Stores the event unless its id is already stored; returns the stored record and whether it was new.</summary>
     public async Task<(StripeEventRecord Record, bool Created)> AddAsync(StripeEventRecord record, CancellationToken cancellationToken = default)
@@ -67,7 +65,7 @@ public sealed class StripeEventStore(StorageClients clients)
         ArgumentNullException.ThrowIfNull(record);
         try
         {
-            await inserts.InsertAsync(JsonTable.ToEntity(record.Type, record.Id, record, new Dictionary<string, object?> { ["Status"] = Name(record.Status) }), cancellationToken);
+            await table.InsertAsync(record.Type, record.Id, record, new Dictionary<string, object?> { ["Status"] = Name(record.Status) }, cancellationToken);
             return (record, true);
         }
         catch (RequestFailedException e) when (e.Status == 409)

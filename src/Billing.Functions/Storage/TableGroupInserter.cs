@@ -4,15 +4,15 @@ using Azure.Data.Tables;
 namespace Billing.Functions.Storage;
 
 /// <summary>
-/// Group commit for inserts: rows handed in while earlier writes are under way go together in the next entity group
-/// transaction of their partition (up to 100 rows and about 2 MB), and each caller's task completes only once its row is
-/// stored, so nothing is acknowledged before it is durable. With no load a row is inserted at once, alone. When a
-/// transaction fails (one row already there fails the whole group), or its answer is lost, its rows are inserted one by
-/// one, so each caller gets its own row's answer. With <paramref name="conflictMeansStored"/> (rows keyed by fresh ids,
-/// like the merchant events a renewal publishes) a row found already there was stored by that transaction or an earlier
-/// try and counts as stored; without it (insert-if-absent, like Stripe's events by their id) the caller gets the 409.
+/// Group commit for inserts of rows keyed by fresh, unique ids (the merchant events a renewal publishes, five each): rows
+/// handed in while earlier writes are under way go together in the next entity group transaction of their partition (up
+/// to 100 rows and about 2 MB), and each caller's task completes only once its row is stored, so nothing is acknowledged
+/// before it is durable. With no load a row is inserted at once, alone. When a transaction fails, or its answer is lost,
+/// its rows are inserted one by one, so each caller gets its own row's answer; since the keys are new, a row found
+/// already there (409) was stored by that transaction or an earlier try, and counts as stored. Not for insert-if-absent
+/// rows: grouping Stripe's events this way was measured to raise the webhook's p99 (250/s: 64 ms against 27 ms).
 /// </summary>
-public sealed class TableGroupInserter(TableClient table, bool conflictMeansStored, int maxSenders = 2) : GroupCommit<TableEntity>(maxSenders)
+public sealed class TableGroupInserter(TableClient table, int maxSenders = 2) : GroupCommit<TableEntity>(maxSenders)
 {
     private const int MaxRows = 100;
     private const long MaxBytes = 2 * 1024 * 1024; // well under the 4 MB a transaction may carry
@@ -83,7 +83,7 @@ public sealed class TableGroupInserter(TableClient table, bool conflictMeansStor
             await table.AddEntityAsync(item.Item, CancellationToken.None);
             item.Stored.TrySetResult();
         }
-        catch (RequestFailedException e) when (e.Status == 409 && conflictMeansStored)
+        catch (RequestFailedException e) when (e.Status == 409)
         {
             item.Stored.TrySetResult();
         }

@@ -13,7 +13,7 @@ public sealed class TableGroupInserterTests(AppFixture fixture)
     {
         var requests = new RequestCounter();
         var table = await NewTableAsync(requests);
-        var inserter = new TableGroupInserter(table, conflictMeansStored: true);
+        var inserter = new TableGroupInserter(table);
 
         var rows = Enumerable.Range(0, 300).Select(i => new TableEntity(i % 3 == 0 ? "day-a" : "day-b", $"row-{i:D4}") { ["N"] = i, ["Body"] = new string('x', 500) }).ToList();
         await Task.WhenAll(rows.Select(r => inserter.InsertAsync(r)));
@@ -36,7 +36,7 @@ public sealed class TableGroupInserterTests(AppFixture fixture)
     {
         var table = await NewTableAsync();
         await table.AddEntityAsync(new TableEntity("p", "row-0005") { ["N"] = 5 });
-        var inserter = new TableGroupInserter(table, conflictMeansStored: true);
+        var inserter = new TableGroupInserter(table);
 
         // The keys are new in real use (fresh event ids): a row found there was stored by a try whose answer was lost.
         await Task.WhenAll(Enumerable.Range(0, 40).Select(i => inserter.InsertAsync(new TableEntity("p", $"row-{i:D4}") { ["N"] = i })));
@@ -51,39 +51,10 @@ public sealed class TableGroupInserterTests(AppFixture fixture)
     }
 
     [Fact]
-    public async Task Insert_if_absent_gives_each_caller_of_a_row_already_there_its_409_and_stores_the_rest()
-    {
-        var table = await NewTableAsync();
-        await table.AddEntityAsync(new TableEntity("p", "row-0003") { ["N"] = -1 });
-        var inserter = new TableGroupInserter(table, conflictMeansStored: false);
-
-        var inserts = Enumerable.Range(0, 30).Select(i => inserter.InsertAsync(new TableEntity("p", $"row-{i % 25:D4}") { ["N"] = i })).ToList();
-        var outcomes = new List<int>();
-        foreach (var insert in inserts)
-        {
-            outcomes.Add(await Record.ExceptionAsync(() => insert) is RequestFailedException e ? e.Status : 204);
-        }
-
-        // row-0003 was there; rows 0–4 were each sent twice (i and i + 25): one of each pair is stored, the other gets 409.
-        Assert.Equal(409, outcomes[3]);
-        Assert.Equal(409, outcomes[28]);
-        Assert.Equal(4, Enumerable.Range(0, 5).Where(i => i != 3).Count(i => (outcomes[i] == 204) != (outcomes[i + 25] == 204)));
-        Assert.All(Enumerable.Range(5, 20), i => Assert.Equal(204, outcomes[i]));
-        var stored = new List<TableEntity>();
-        await foreach (var row in table.QueryAsync<TableEntity>(e => e.PartitionKey == "p"))
-        {
-            stored.Add(row);
-        }
-
-        Assert.Equal(25, stored.Count);
-        Assert.Equal(-1, stored.Single(r => r.RowKey == "row-0003").GetInt32("N"));
-    }
-
-    [Fact]
     public async Task A_failed_write_fails_every_caller_whose_row_it_held()
     {
         var missing = new TableClient(fixture.Azurite.ConnectionString, "nosuchtable" + Guid.NewGuid().ToString("N")[..8]);
-        var inserter = new TableGroupInserter(missing, conflictMeansStored: true);
+        var inserter = new TableGroupInserter(missing);
 
         var inserts = Enumerable.Range(0, 12).Select(i => inserter.InsertAsync(new TableEntity("p", $"r{i}"))).ToList();
 
