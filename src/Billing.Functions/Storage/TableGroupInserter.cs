@@ -10,7 +10,7 @@ namespace Billing.Functions.Storage;
 /// before it is durable. With no load a row is inserted at once, alone. When a transaction fails, or its answer is lost,
 /// its rows are inserted one by one, so each caller gets its own row's answer; since the keys are new, a row found
 /// already there (409) was stored by that transaction or an earlier try, and counts as stored. Not for insert-if-absent
-/// rows: grouping Stripe's events this way was measured to raise the webhook's p99 (250/s: 64 ms against 27 ms).
+/// rows: grouping Stripe's events this way raised the webhook's p99 at 500/s to 512 ms, against 107 and 110 ms direct.
 /// </summary>
 public sealed class TableGroupInserter(TableClient table, int maxSenders = 2) : GroupCommit<TableEntity>(maxSenders)
 {
