@@ -108,20 +108,28 @@ public sealed class AzuriteProcess : IAsyncDisposable
         }
 
         // Azurite refuses --location together with --inMemoryPersistence; in memory, its working folder is the data folder.
-        start.ArgumentList.Add(inMemory ? "--inMemoryPersistence" : "--location");
         if (inMemory)
         {
+            start.ArgumentList.Add("--inMemoryPersistence");
             start.WorkingDirectory = dataDirectory;
         }
         else
         {
+            start.ArgumentList.Add("--location");
             start.ArgumentList.Add(dataDirectory);
         }
 
         var process = Process.Start(start) ?? throw new AzuriteUnavailableException("Could not start Azurite.");
         var output = new System.Collections.Concurrent.ConcurrentQueue<string>(); // start-up output, for the error below
-        process.OutputDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line && output.Count < 20) { output.Enqueue(line); } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line && output.Count < 20) { output.Enqueue(line); } };
+        DataReceivedEventHandler keep = (_, e) =>
+        {
+            if (e.Data is { Length: > 0 } line && output.Count < 20)
+            {
+                output.Enqueue(line);
+            }
+        };
+        process.OutputDataReceived += keep;
+        process.ErrorDataReceived += keep;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var azurite = new AzuriteProcess(process, blobPort, queuePort, tablePort);

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -28,9 +29,7 @@ public sealed class NotificationStore(StorageClients clients)
     private readonly TableGroupInserter eventRows = new(clients.Table(TableName)); // events of a day share a partition: renewals' events travel together
     private readonly BoundedMemo<bool> recentKeys = new(RecentKeysLimit);
     private readonly Lock endpointsGate = new();
-    private volatile EndpointsSnapshot? endpoints;
-    private long endpointsGeneration; // bumped by every endpoint change made here, under endpointsGate
-    private EndpointsRead? endpointsRead;
+    private volatile Task<EndpointsSnapshot>? endpointsRead; // the last read, or the one under way; null after a change made here
 
     public async Task<WebhookEndpoint?> GetEndpointAsync(string id, CancellationToken cancellationToken) =>
         Ids.IsValid(id, WebhookEndpoint.IdPrefix) && await table.GetAsync<WebhookEndpoint>(EndpointsPartition, Keys.Descending(id), cancellationToken) is { } row ? row.Value : null;
@@ -59,31 +58,29 @@ public sealed class NotificationStore(StorageClients clients)
     /// </summary>
     public async Task<IReadOnlyList<WebhookEndpoint>> EnabledEndpointsAsync(CancellationToken cancellationToken)
     {
-        if (endpoints is { } cached && Environment.TickCount64 - cached.ReadAt < (long)EndpointsCacheLifetime.TotalMilliseconds)
+        var read = endpointsRead;
+        if (NeedsRead(read))
         {
-            return cached.Endpoints;
-        }
-
-        Task<EndpointsSnapshot> read;
-        lock (endpointsGate)
-        {
-            // A read started before a change made here is not joined: it may not see the change.
-            if (endpointsRead is { } running && running.Generation == endpointsGeneration && !running.Task.IsCompleted)
+            lock (endpointsGate)
             {
-                read = running.Task;
-            }
-            else
-            {
-                read = ReadEndpointsAsync(endpointsGeneration);
-                endpointsRead = new EndpointsRead(endpointsGeneration, read);
+                read = endpointsRead;
+                if (NeedsRead(read))
+                {
+                    endpointsRead = read = ReadEndpointsAsync();
+                }
             }
         }
 
         return (await read.WaitAsync(cancellationToken)).Endpoints;
     }
 
+    // None yet (or a change made here dropped it: a read started before the change is not joined), a failed one, or a stale one.
+    private static bool NeedsRead([NotNullWhen(false)] Task<EndpointsSnapshot>? read) =>
+        read is null || read.IsFaulted || read.IsCanceled
+        || (read.IsCompletedSuccessfully && Environment.TickCount64 - read.Result.ReadAt >= (long)EndpointsCacheLifetime.TotalMilliseconds);
+
     // Shared by every caller waiting for it, so no caller's cancellation stops it.
-    private async Task<EndpointsSnapshot> ReadEndpointsAsync(long generation)
+    private async Task<EndpointsSnapshot> ReadEndpointsAsync()
     {
         var readAt = Environment.TickCount64;
         var all = new List<WebhookEndpoint>();
@@ -96,26 +93,10 @@ public sealed class NotificationStore(StorageClients clients)
         }
         while (after is not null);
 
-        var snapshot = new EndpointsSnapshot(all, readAt);
-        lock (endpointsGate)
-        {
-            if (generation == endpointsGeneration)
-            {
-                endpoints = snapshot;
-            }
-        }
-
-        return snapshot;
+        return new EndpointsSnapshot(all, readAt);
     }
 
-    private void ForgetEndpoints()
-    {
-        lock (endpointsGate)
-        {
-            endpointsGeneration++;
-            endpoints = null;
-        }
-    }
+    private void ForgetEndpoints() => endpointsRead = null;
 
     public async Task DeleteEndpointAsync(string id, CancellationToken cancellationToken)
     {
@@ -205,5 +186,4 @@ public sealed class NotificationStore(StorageClients clients)
 
     private sealed record EndpointsSnapshot(IReadOnlyList<WebhookEndpoint> Endpoints, long ReadAt);
 
-    private sealed record EndpointsRead(long Generation, Task<EndpointsSnapshot> Task);
 }
