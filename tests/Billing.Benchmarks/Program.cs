@@ -49,7 +49,7 @@ await using (var azurite = await AzuriteProcess.StartAsync(data))
 
     if (all || scenarios.Contains("renewal"))
     {
-        await RenewalRunScenario.RunAsync(results, AppContext.BaseDirectory, azurite.ConnectionString, quick, renewals);
+        await RenewalRunScenario.RunAsync(results, AppContext.BaseDirectory, azurite.ConnectionString, () => azurite.CpuTime, quick, renewals);
     }
 }
 

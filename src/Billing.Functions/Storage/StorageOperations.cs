@@ -22,8 +22,11 @@ public enum StorageService
 /// <summary>
 /// Counts storage requests by service and kind (<c>table.read</c> = GET/HEAD, <c>table.write</c> = anything else, …)
 /// and, under <c>detail/</c>, by method, table/queue/container and, for table point operations, the row kind (the row
-/// key up to its first <c>|</c> or <c>_</c>; <c>time</c> for time keys) — enough to see where a workload's operations go. On with
-/// <c>Storage__CountOperations=true</c> (benchmarks); the counts are then at <c>GET /api/diagnostics/storage-operations</c> (admins).
+/// key up to its first <c>|</c> or <c>_</c>; <c>time</c> for time keys) — enough to see where a workload's operations go —
+/// with the bytes sent (<c>sent/…</c>) and received (<c>received/…</c>) under the same names, and for entity-group
+/// transactions the entities they carried (<c>entities/…</c>), so a benchmark can replay the same operations at the
+/// same sizes. On with <c>Storage__CountOperations=true</c> (benchmarks); the counts are then at
+/// <c>GET /api/diagnostics/storage-operations</c> (admins).
 /// </summary>
 public sealed class StorageOperationCounter
 {
@@ -34,17 +37,54 @@ public sealed class StorageOperationCounter
     /// <summary>The pipeline policy counting one service's requests.</summary>
     public HttpPipelinePolicy For(StorageService service) => new ServicePolicy(this, service);
 
-    private void Count(StorageService service, HttpMessage message)
+    private string Count(StorageService service, HttpMessage message)
     {
         var method = message.Request.Method;
         var name = service.ToString().ToLowerInvariant();
         var kind = method == RequestMethod.Get || method == RequestMethod.Head ? "read" : "write";
         Add(name + "." + kind);
         Add("total");
-        Add($"detail/{name}.{method.Method}.{Target(service, message.Request.Uri.Path)}");
+        var detail = $"{name}.{method.Method}.{Target(service, message.Request.Uri.Path)}";
+        Add("detail/" + detail);
+        if (message.Request.Content is { } content)
+        {
+            if (detail.EndsWith("$batch", StringComparison.Ordinal))
+            {
+                using var body = new MemoryStream();
+                content.WriteTo(body, CancellationToken.None); // the batch body is built in memory; writing it again is cheap
+                Add("sent/" + detail, body.Length);
+                Add("entities/" + detail, Occurrences(body.GetBuffer().AsSpan(0, (int)body.Length), "Content-Type: application/http"u8));
+            }
+            else if (content.TryComputeLength(out var length))
+            {
+                Add("sent/" + detail, length);
+            }
+        }
+
+        return detail;
     }
 
-    private void Add(string key) => counts.AddOrUpdate(key, 1, (_, n) => n + 1);
+    private void Received(string detail, HttpMessage message)
+    {
+        if (message.HasResponse && message.Response.ContentStream is MemoryStream buffered)
+        {
+            Add("received/" + detail, buffered.Length);
+        }
+    }
+
+    private void Add(string key, long by = 1) => counts.AddOrUpdate(key, by, (_, n) => n + by);
+
+    private static int Occurrences(ReadOnlySpan<byte> text, ReadOnlySpan<byte> part)
+    {
+        var n = 0;
+        for (var at = text.IndexOf(part); at >= 0; at = text.IndexOf(part))
+        {
+            n++;
+            text = text[(at + part.Length)..];
+        }
+
+        return n;
+    }
 
     /// <summary><c>Billing(point:sub)</c>, <c>Billing(query)</c>, <c>$batch</c>, <c>work-items</c>, <c>invoices</c>, …</summary>
     private static string Target(StorageService service, string path)
@@ -71,14 +111,16 @@ public sealed class StorageOperationCounter
     {
         public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
         {
-            counter.Count(service, message);
+            var detail = counter.Count(service, message);
             ProcessNext(message, pipeline);
+            counter.Received(detail, message);
         }
 
-        public override ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
         {
-            counter.Count(service, message);
-            return ProcessNextAsync(message, pipeline);
+            var detail = counter.Count(service, message);
+            await ProcessNextAsync(message, pipeline);
+            counter.Received(detail, message);
         }
     }
 }

@@ -21,7 +21,7 @@ namespace Billing.Benchmarks.Scenarios;
 /// </summary>
 public static class RenewalRunScenario
 {
-    public static async Task RunAsync(Results results, string appDirectory, string storageConnectionString, bool quick, int? renewals = null)
+    public static async Task RunAsync(Results results, string appDirectory, string storageConnectionString, Func<TimeSpan> storageCpu, bool quick, int? renewals = null)
     {
         var count = renewals ?? (quick ? 1_000 : 10_000);
 
@@ -60,15 +60,26 @@ public static class RenewalRunScenario
         // time until the anchor): the first invoice is $0 and paid without a charge, so the set-up costs no Stripe
         // payment and webhooks, and what falls due at the anchor is an ordinary renewal: a full period's
         // subscription_cycle invoice, charged off-session. A subscription costs a few customers, and more as the tables
-        // grow (Azurite scans a table per query and saves its whole table database every 5 s): at 1,000 about 2.5×, at
-        // 10,000 (2026-12-07) subscriptions came at 2.7–4.3/s after customers at 27/s, past this estimate.
-        var subscribeEstimate = TimeSpan.FromSeconds(Math.Max(count / Math.Max(10, customerRate) * 4, count / 25.0) + 60);
+        // grow (Azurite scans a table per query and saves its whole table database every 5 s): about 2.5× at 1,000 and
+        // 8× at 10,000 (2026-12-07: customers at 27/s, subscriptions at 2.7–4.3/s), so the plan is 4 × √(count / 1,000)
+        // customers' time.
+        var subscribeEstimate = TimeSpan.FromSeconds(count / Math.Max(10, customerRate) * 4 * Math.Max(1, Math.Sqrt(count / 1_000.0)) + 60);
         var boundary = NextMinute(DateTimeOffset.UtcNow + subscribeEstimate);
         var anchor = boundary.AddSeconds(-1);
+        Console.WriteLine($"  renewal: subscriptions planned to be due at {anchor:HH:mm:ss}");
+        var beforeSubscribing = await CountersAsync(client);
+        var subscribed = 0;
         var subscribing = Stopwatch.StartNew();
         await Parallel.ForEachAsync(customers, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (customer, _) =>
-            await AppProcess.PostForIdAsync(client, "/api/subscriptions", new { customer, items = new[] { new { price, quantity = 1 } }, billing_cycle_anchor = anchor, proration_behavior = "none" }));
+        {
+            await AppProcess.PostForIdAsync(client, "/api/subscriptions", new { customer, items = new[] { new { price, quantity = 1 } }, billing_cycle_anchor = anchor, proration_behavior = "none" });
+            if (Interlocked.Increment(ref subscribed) % 1_000 == 0)
+            {
+                Console.WriteLine($"  renewal: {subscribed} subscriptions after {subscribing.Elapsed.TotalSeconds:F0} s");
+            }
+        });
         Console.WriteLine($"  renewal: {count} subscriptions in {subscribing.Elapsed.TotalSeconds:F0} s ({count / subscribing.Elapsed.TotalSeconds:F1}/s; planned ≤ {(subscribeEstimate - TimeSpan.FromSeconds(60)).TotalSeconds:F0} s)");
+        PrintDetail("storage operations per subscription created", beforeSubscribing, await CountersAsync(client), count);
         Console.WriteLine($"  renewal: {count} customers, cards and subscriptions in {setup.Elapsed.TotalSeconds:F0} s; due at {anchor:HH:mm:ss}; app RSS {app.RssMegabytes():F0} MB (peak so far {app.PeakRssMegabytes():F0} MB)");
         if (DateTimeOffset.UtcNow >= anchor)
         {
@@ -81,6 +92,7 @@ public static class RenewalRunScenario
         var schedule = new TableClient(storageConnectionString, "renew" + TableScheduleStore.TableName);
         var nextKey = TableScheduleStore.TimeKey(anchor.AddDays(1));
         var clock = Stopwatch.StartNew();
+        var storageCpuBefore = storageCpu();
         var marks = new List<(double Seconds, int Done)>();
         var done = 0;
         var poll = TimeSpan.FromMilliseconds(count > 2_000 ? 1_000 : 500); // the count is a range query, which Azurite answers by a scan
@@ -108,6 +120,8 @@ public static class RenewalRunScenario
 
         Console.WriteLine($"  renewal: Stripe webhooks: {webhooksDelivered} delivered when the last renewal was scheduled, {stripe.Emulator.Webhooks.DeliveredCount} after draining for {drain.Elapsed.TotalSeconds:F0} s");
         var after = await CountersAsync(client);
+        var storageBusy = (storageCpu() - storageCpuBefore) / clock.Elapsed;
+        Console.WriteLine($"  renewal: Azurite's CPU from the timer tick until drained: {storageBusy:P0} of one core ({clock.Elapsed.TotalSeconds:F0} s)");
         var first = marks.FirstOrDefault(m => m.Done > 0);
         var t10 = marks.FirstOrDefault(m => m.Done >= count / 10);
         var t90 = marks.FirstOrDefault(m => m.Done >= count * 9 / 10);
@@ -115,12 +129,8 @@ public static class RenewalRunScenario
         var overall = done / (marks.Count > 0 ? marks[^1].Seconds : double.NaN);
         var ops = after.Keys.ToDictionary(k => k, k => after[k] - before.GetValueOrDefault(k), StringComparer.Ordinal);
         var perRenewal = ops.GetValueOrDefault("total") / (double)Math.Max(1, done);
-        Console.WriteLine($"  renewal: {done}/{count} renewed; first after {first.Seconds:F1} s; storage operations: {string.Join(", ", ops.Where(o => !o.Key.StartsWith("detail/", StringComparison.Ordinal)).Select(o => $"{o.Key}={o.Value}"))}");
-        Console.WriteLine("  renewal: storage operations per renewal by target:");
-        foreach (var (key, value) in ops.Where(o => o.Key.StartsWith("detail/", StringComparison.Ordinal)).OrderByDescending(o => o.Value))
-        {
-            Console.WriteLine($"    {value / (double)Math.Max(1, done),7:F2}  {key["detail/".Length..]}");
-        }
+        Console.WriteLine($"  renewal: {done}/{count} renewed; first after {first.Seconds:F1} s; storage operations: {string.Join(", ", ops.Where(o => !o.Key.Contains('/', StringComparison.Ordinal)).Select(o => $"{o.Key}={o.Value}"))}");
+        PrintDetail("storage operations per renewal", before, after, done);
 
         if (double.IsNaN(sustained))
         {
@@ -135,7 +145,8 @@ public static class RenewalRunScenario
         results.Add("renewal", "app peak RSS", app.PeakRssMegabytes(), "MB", "≤ 300", app.PeakRssMegabytes() <= 300);
         results.Add("renewal", "Stripe webhooks per renewal (delivered and processed)", (stripe.Emulator.Webhooks.DeliveredCount - webhooksBefore) / (double)Math.Max(1, done), "events");
         results.Add("renewal", "storage operations per renewal (webhook processing included)", perRenewal, "ops", null, null,
-            string.Join(", ", ops.Where(o => o.Key != "total" && !o.Key.StartsWith("detail/", StringComparison.Ordinal)).Select(o => $"{o.Key} {o.Value / (double)Math.Max(1, done):F1}")));
+            string.Join(", ", ops.Where(o => o.Key != "total" && !o.Key.Contains('/', StringComparison.Ordinal)).Select(o => $"{o.Key} {o.Value / (double)Math.Max(1, done):F1}")));
+        results.Add("renewal", "Azurite CPU, timer tick → drained (one Node.js thread)", storageBusy * 100, "% of a core");
         results.Add("renewal", "Azurite raw throughput, same mix", raw, "ops/s");
         results.Add("renewal", "storage-bound ceiling", ceiling, "renewals/s");
         var ratio = double.IsFinite(sustained / ceiling) ? sustained / ceiling : 0;
@@ -143,6 +154,16 @@ public static class RenewalRunScenario
     }
 
     private static DateTimeOffset NextMinute(DateTimeOffset t) => new DateTimeOffset(t.Year, t.Month, t.Day, t.Hour, t.Minute, 0, TimeSpan.Zero).AddMinutes(1);
+
+    private static void PrintDetail(string title, Dictionary<string, long> before, Dictionary<string, long> after, int per)
+    {
+        Console.WriteLine($"  renewal: {title} by target:");
+        foreach (var (key, value) in after.Where(o => o.Key.StartsWith("detail/", StringComparison.Ordinal))
+            .Select(o => (o.Key, Value: o.Value - before.GetValueOrDefault(o.Key))).Where(o => o.Value > 0).OrderByDescending(o => o.Value))
+        {
+            Console.WriteLine($"    {value / (double)Math.Max(1, per),7:F2}  {key["detail/".Length..]}");
+        }
+    }
 
     private static async Task<int> CountRowsAsync(TableClient schedule, string prefix)
     {
@@ -163,11 +184,14 @@ public static class RenewalRunScenario
     }
 
     /// <summary>
-    /// Azurite driven directly (64 concurrent) with the renewal's mix of operations by service and kind — table point
-    /// reads and upserts (~2 KB entities), table queries (a customer's partition and row-key range on the run's own
-    /// billing table, as the renewal's query: Azurite answers a query by scanning the whole table, so its cost depends on
-    /// how much is stored), blob writes/reads (30 KB, a PDF's size), queue sends and receives — for
-    /// <paramref name="duration"/>: the storage-bound ceiling's numerator, in operations/s.
+    /// Azurite driven directly (64 concurrent) with the renewal's operations as the app's counter saw them (see
+    /// <see cref="Billing.Functions.Storage.StorageOperationCounter"/>), each kind in its share and at its average size:
+    /// table point reads of an entity as large as the app's answers, single-entity writes as large as its requests,
+    /// entity-group transactions carrying as many entities of the same size as the app's, table queries (a customer's
+    /// partition and row-key range on the run's own billing table, as the renewal's query: Azurite answers a query by
+    /// scanning the whole table, so its cost depends on how much is stored), blob writes and reads and queue sends,
+    /// receives and deletes at their sizes — for <paramref name="duration"/>: the storage-bound ceiling's numerator, in
+    /// operations/s (a transaction counts as one operation, as in the app's count).
     /// </summary>
     private static async Task<double> AzuriteMixAsync(string connection, IReadOnlyDictionary<string, long> mix, TableClient billing, IReadOnlyList<string> customers, TimeSpan duration)
     {
@@ -177,23 +201,22 @@ public static class RenewalRunScenario
         await container.CreateIfNotExistsAsync();
         var queue = new QueueClient(connection, "rawmix");
         await queue.CreateIfNotExistsAsync();
-        var payload = new string('x', 2000);
-        var pdf = BinaryData.FromBytes(new byte[30_000]);
-        await table.UpsertEntityAsync(new TableEntity("p", "seed") { ["D0"] = payload });
-        await container.GetBlobClient("seed").UploadAsync(pdf, overwrite: true);
 
-        // Queries are counted among table reads; the counter's detail names them "(query)".
-        var queries = mix.Where(m => m.Key.StartsWith("detail/table.GET.", StringComparison.Ordinal) && m.Key.EndsWith("(query)", StringComparison.Ordinal)).Sum(m => m.Value);
-        var adjusted = new Dictionary<string, long>(mix, StringComparer.Ordinal) { ["table.read"] = mix.GetValueOrDefault("table.read") - queries, ["table.query"] = queries };
-        string[] kinds = ["table.read", "table.query", "table.write", "blob.read", "blob.write", "queue.read", "queue.write"];
-        var weights = kinds.Select(k => (double)Math.Max(0, adjusted.GetValueOrDefault(k))).ToArray();
-        var total = weights.Sum();
+        var kinds = MixKinds(mix);
+        Console.WriteLine("  renewal: Azurite raw mix per renewal's operations: " + string.Join(", ", kinds.Select(k =>
+            $"{k.Kind} {k.Count}×{(k.Entities > 1 ? $"{k.Entities:F1} entities × " : "")}{k.Bytes:F0} B")));
+        var read = kinds.First(k => k.Kind == "table.read");
+        var blobRead = kinds.First(k => k.Kind == "blob.read");
+        await table.UpsertEntityAsync(Entity("p", "seed", read.Bytes - EntityOverhead), TableUpdateMode.Replace);
+        await container.GetBlobClient("seed").UploadAsync(BinaryData.FromBytes(new byte[Math.Max(1, (int)blobRead.Bytes)]), overwrite: true);
+        var total = kinds.Sum(k => (double)k.Count);
         if (total <= 0)
         {
             return double.NaN;
         }
 
         long operations = 0;
+        var received = new System.Collections.Concurrent.ConcurrentQueue<(string Id, string PopReceipt)>();
         var stop = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, 64).Select(worker => Task.Run(async () =>
         {
@@ -203,14 +226,15 @@ public static class RenewalRunScenario
             {
                 var pick = random.NextDouble() * total;
                 var k = 0;
-                while (k < kinds.Length - 1 && pick >= weights[k])
+                while (k < kinds.Count - 1 && pick >= kinds[k].Count)
                 {
-                    pick -= weights[k];
+                    pick -= kinds[k].Count;
                     k++;
                 }
 
+                var kind = kinds[k];
                 var id = $"{worker}-{n++}";
-                switch (kinds[k])
+                switch (kind.Kind)
                 {
                     case "table.read":
                         await table.GetEntityAsync<TableEntity>("p", "seed");
@@ -223,25 +247,34 @@ public static class RenewalRunScenario
 
                         break;
                     case "table.write":
-                        await table.UpsertEntityAsync(new TableEntity("p" + (worker % 16), id) { ["D0"] = payload });
+                        await table.UpsertEntityAsync(Entity("p" + (worker % 16), id, kind.Bytes - EntityOverhead), TableUpdateMode.Replace);
+                        break;
+                    case "table.transaction":
+                        var width = Math.Max(1, (int)kind.Entities + (random.NextDouble() < kind.Entities % 1 ? 1 : 0));
+                        await table.SubmitTransactionAsync([.. Enumerable.Range(0, width).Select(i =>
+                            new TableTransactionAction(TableTransactionActionType.UpsertReplace, Entity("t" + worker, $"{id}-{i}", kind.Bytes - TransactionPartOverhead)))]);
                         break;
                     case "blob.read":
                         await container.GetBlobClient("seed").DownloadContentAsync();
                         break;
                     case "blob.write":
-                        await container.GetBlobClient(id).UploadAsync(pdf, overwrite: true);
+                        await container.GetBlobClient(id).UploadAsync(BinaryData.FromBytes(new byte[Math.Max(1, (int)kind.Bytes)]), overwrite: true);
                         break;
-                    case "queue.read":
-                        var received = await queue.ReceiveMessagesAsync(1);
-                        foreach (var m in received.Value)
+                    case "queue.receive":
+                        foreach (var m in (await queue.ReceiveMessagesAsync(1)).Value)
                         {
-                            await queue.DeleteMessageAsync(m.MessageId, m.PopReceipt);
-                            Interlocked.Increment(ref operations);
+                            received.Enqueue((m.MessageId, m.PopReceipt));
                         }
 
                         break;
+                    case "queue.delete" when received.TryDequeue(out var message):
+                        await queue.DeleteMessageAsync(message.Id, message.PopReceipt);
+                        break;
+                    case "queue.delete":
+                        await queue.ReceiveMessagesAsync(1); // nothing received yet to delete: a receive costs about as much
+                        break;
                     default:
-                        await queue.SendMessageAsync(id);
+                        await queue.SendMessageAsync(new string('m', Math.Max(1, (int)kind.Bytes)));
                         break;
                 }
 
@@ -249,5 +282,44 @@ public static class RenewalRunScenario
             }
         })));
         return operations / stop.Elapsed.TotalSeconds;
+    }
+
+    // What an entity's request or answer carries besides its data (keys, timestamps, OData annotations), and what each
+    // entity of a transaction's body carries besides its JSON (its part's HTTP request line and headers) — roughly.
+    private const double EntityOverhead = 300;
+    private const double TransactionPartOverhead = 600;
+
+    private static TableEntity Entity(string partition, string row, double bytes) => new(partition, row) { ["D0"] = new string('x', Math.Clamp((int)bytes, 1, 60_000)) };
+
+    /// <summary>The counter's detail (<c>detail/table.GET.Billing(point:sub)</c> …) grouped into the kinds replayed, with count, average bytes and entities per transaction.</summary>
+    private static List<(string Kind, long Count, double Bytes, double Entities)> MixKinds(IReadOnlyDictionary<string, long> mix)
+    {
+        var kinds = new Dictionary<string, (long Count, long Bytes, long Entities)>(StringComparer.Ordinal);
+        foreach (var (key, count) in mix.Where(m => m.Key.StartsWith("detail/", StringComparison.Ordinal)))
+        {
+            var name = key["detail/".Length..];
+            var parts = name.Split('.', 3);
+            var read = parts[1] is "GET" or "HEAD";
+            var kind = (parts[0], parts[1]) switch
+            {
+                ("table", _) when parts[2] == "$batch" => "table.transaction",
+                ("table", _) when parts[2].EndsWith("(query)", StringComparison.Ordinal) => "table.query",
+                ("queue", "GET") => "queue.receive",
+                ("queue", "DELETE") => "queue.delete",
+                ("queue", _) => "queue.send",
+                _ => parts[0] + (read ? ".read" : ".write"),
+            };
+            var bytes = mix.GetValueOrDefault((read ? "received/" : "sent/") + name);
+            var (c, b, e) = kinds.GetValueOrDefault(kind);
+            kinds[kind] = (c + count, b + bytes, e + mix.GetValueOrDefault("entities/" + name));
+        }
+
+        string[] order = ["table.read", "table.query", "table.write", "table.transaction", "blob.read", "blob.write", "queue.send", "queue.receive", "queue.delete"];
+        return [.. order.Select(kind =>
+        {
+            var (count, bytes, entities) = kinds.GetValueOrDefault(kind);
+            var size = kind == "table.transaction" ? bytes / (double)Math.Max(1, entities) : bytes / (double)Math.Max(1, count);
+            return (kind, count, Math.Max(1, size), kind == "table.transaction" && count > 0 ? entities / (double)count : 1.0);
+        })];
     }
 }
