@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using Billing.Domain;
 using Billing.Functions.Auth;
 using Billing.Functions.Http;
@@ -27,7 +26,7 @@ public sealed record AuditEvent
     public DateTimeOffset Time { get; init; }
 }
 
-/// <summary>The audit trail in the <c>Audit</c> table: partition = UTC day, row key = descending event id (newest first).</summary>
+/// <summary>The audit trail in the <c>Audit</c> table, by UTC minute (<see cref="MinutePartitions"/>, newest first).</summary>
 public sealed class AuditStore(StorageClients clients)
 {
     private const int MaxDaysBack = 400;
@@ -36,30 +35,11 @@ public sealed class AuditStore(StorageClients clients)
     public Task AppendAsync(AuditEvent entry, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        return table.InsertAsync(Day(entry.Time), Keys.Descending(entry.Id), entry, cancellationToken: cancellationToken);
+        return table.InsertAsync(MinutePartitions.Of(entry.Id), Keys.Descending(entry.Id), entry, cancellationToken: cancellationToken);
     }
 
-    public async Task<ListPage<AuditEvent>> ListAsync(int limit, string? startingAfter, DateTimeOffset now, CancellationToken cancellationToken = default)
-    {
-        var day = startingAfter is null ? now.UtcDateTime.Date : Ids.CreatedAt(startingAfter).UtcDateTime.Date;
-        var after = startingAfter is null ? null : Keys.Descending(startingAfter);
-        var events = new List<AuditEvent>(limit);
-        for (var i = 0; i < MaxDaysBack && events.Count < limit; i++, day = day.AddDays(-1), after = null)
-        {
-            var page = await table.ListAsync<AuditEvent>(Day(day), AuditEvent.IdPrefix + "_", after, limit - events.Count, cancellationToken: cancellationToken);
-            events.AddRange(page.Data);
-            if (page.HasMore)
-            {
-                return new ListPage<AuditEvent>(events, true);
-            }
-        }
-
-        return new ListPage<AuditEvent>(events, false);
-    }
-
-    private static string Day(DateTimeOffset time) => Day(time.UtcDateTime.Date);
-
-    private static string Day(DateTime day) => day.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
+    public Task<ListPage<AuditEvent>> ListAsync(int limit, string? startingAfter, DateTimeOffset now, CancellationToken cancellationToken = default) =>
+        MinutePartitions.ListNewestFirstAsync<AuditEvent>(table, AuditEvent.IdPrefix, limit, startingAfter, null, now, MaxDaysBack, cancellationToken);
 }
 
 /// <summary>

@@ -1,5 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Azure;
@@ -10,9 +9,10 @@ using Billing.Functions.Storage;
 namespace Billing.Functions.Notifications;
 
 /// <summary>
-/// Events, endpoints and deliveries in table <c>Events</c>: events by UTC day (partition <c>yyyyMMdd</c>, newest first),
-/// endpoints in partition <c>endpoints</c>, each endpoint's delivery log in partition <c>deliveries|{endpoint id}</c>
-/// (newest first), and publish de-duplication keys in <c>keys</c>.
+/// Events, endpoints and deliveries in table <c>Events</c>: events by UTC minute (<see cref="MinutePartitions"/>, newest
+/// first), endpoints in partition <c>endpoints</c>, each endpoint's delivery log in partition
+/// <c>deliveries|{endpoint id}</c> (newest first), and publish de-duplication keys in <c>keys|{first two hex digits of the
+/// key's hash}</c> (256 partitions, so that none grows with every event published).
 /// </summary>
 public sealed class NotificationStore(StorageClients clients)
 {
@@ -26,7 +26,7 @@ public sealed class NotificationStore(StorageClients clients)
     public const int RecentKeysLimit = 20_000;
 
     private readonly JsonTable table = new(clients.Table(TableName));
-    private readonly TableGroupInserter eventRows = new(clients.Table(TableName)); // events of a day share a partition: renewals' events travel together
+    private readonly TableGroupInserter eventRows = new(clients.Table(TableName)); // events of a minute share a partition: renewals' events travel together
     private readonly BoundedMemo<bool> recentKeys = new(RecentKeysLimit);
     private readonly Lock endpointsGate = new();
     private volatile Task<EndpointsSnapshot>? endpointsRead; // the last read, or the one under way; null after a change made here
@@ -128,7 +128,8 @@ public sealed class NotificationStore(StorageClients clients)
 
             try
             {
-                await table.InsertAsync("keys", Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(dedupeKey))), billingEvent.Id, cancellationToken: cancellationToken);
+                var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(dedupeKey)));
+                await table.InsertAsync("keys|" + hash[..2], hash, billingEvent.Id, cancellationToken: cancellationToken);
             }
             catch (RequestFailedException e) when (e.Status == 409)
             {
@@ -137,7 +138,7 @@ public sealed class NotificationStore(StorageClients clients)
             }
         }
 
-        await eventRows.InsertAsync(JsonTable.ToEntity(Day(billingEvent.Created), Keys.Descending(billingEvent.Id), billingEvent, new Dictionary<string, object?> { ["Type"] = billingEvent.Type }), cancellationToken);
+        await eventRows.InsertAsync(JsonTable.ToEntity(MinutePartitions.Of(billingEvent.Id), Keys.Descending(billingEvent.Id), billingEvent, new Dictionary<string, object?> { ["Type"] = billingEvent.Type }), cancellationToken);
         if (dedupeKey is not null)
         {
             recentKeys.Set(dedupeKey, true);
@@ -147,26 +148,11 @@ public sealed class NotificationStore(StorageClients clients)
     }
 
     public async Task<BillingEvent?> GetEventAsync(string id, CancellationToken cancellationToken) =>
-        Ids.IsValid(id, BillingEvent.IdPrefix) && await table.GetAsync<BillingEvent>(Day(Ids.CreatedAt(id)), Keys.Descending(id), cancellationToken) is { } row ? row.Value : null;
+        Ids.IsValid(id, BillingEvent.IdPrefix) && await table.GetAsync<BillingEvent>(MinutePartitions.Of(id), Keys.Descending(id), cancellationToken) is { } row ? row.Value : null;
 
-    public async Task<ListPage<BillingEvent>> ListEventsAsync(int limit, string? startingAfter, string? type, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        var day = (startingAfter is null ? now : Ids.CreatedAt(startingAfter)).UtcDateTime.Date;
-        var after = startingAfter is null ? null : Keys.Descending(startingAfter);
-        var events = new List<BillingEvent>(limit);
-        for (var i = 0; i < 90 && events.Count < limit; i++, day = day.AddDays(-1), after = null)
-        {
-            var page = await table.ListAsync<BillingEvent>(Day(day), BillingEvent.IdPrefix + "_", after, limit - events.Count,
-                type is null ? null : $"Type eq {Keys.Quote(type)}", cancellationToken);
-            events.AddRange(page.Data);
-            if (page.HasMore)
-            {
-                return new ListPage<BillingEvent>(events, true);
-            }
-        }
-
-        return new ListPage<BillingEvent>(events, false);
-    }
+    /// <summary>Newest first, up to 90 days back.</summary>
+    public Task<ListPage<BillingEvent>> ListEventsAsync(int limit, string? startingAfter, string? type, DateTimeOffset now, CancellationToken cancellationToken) =>
+        MinutePartitions.ListNewestFirstAsync<BillingEvent>(table, BillingEvent.IdPrefix, limit, startingAfter, type is null ? null : $"Type eq {Keys.Quote(type)}", now, 90, cancellationToken);
 
     public Task CreateDeliveryAsync(WebhookDelivery delivery, CancellationToken cancellationToken) =>
         table.InsertAsync(DeliveryPartition(delivery.EndpointId), Keys.Descending(delivery.Id), delivery, cancellationToken: cancellationToken);
@@ -181,8 +167,6 @@ public sealed class NotificationStore(StorageClients clients)
         table.ListAsync<WebhookDelivery>(DeliveryPartition(endpointId), WebhookDelivery.IdPrefix + "_", startingAfter is null ? null : Keys.Descending(startingAfter), limit, cancellationToken: cancellationToken);
 
     private static string DeliveryPartition(string endpointId) => "deliveries|" + endpointId;
-
-    private static string Day(DateTimeOffset time) => time.UtcDateTime.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
 
     private sealed record EndpointsSnapshot(IReadOnlyList<WebhookEndpoint> Endpoints, long ReadAt);
 

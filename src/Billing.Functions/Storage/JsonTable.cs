@@ -148,6 +148,12 @@ public sealed class JsonTable(TableClient client)
             filter += $" and ({extraFilter})";
         }
 
+        return await ListWhereAsync<T>(filter, limit, cancellationToken);
+    }
+
+    /// <summary>The first <paramref name="limit"/> rows matching <paramref name="filter"/> (in partition, then row key order), and whether there are more.</summary>
+    public async Task<ListPage<T>> ListWhereAsync<T>(string filter, int limit, CancellationToken cancellationToken = default)
+    {
         var items = new List<T>(limit + 1);
         await foreach (var entity in Client.QueryAsync<TableEntity>(filter, maxPerPage: Math.Min(1000, limit + 1), cancellationToken: cancellationToken))
         {
