@@ -30,16 +30,17 @@ public sealed record AuditEvent
 public sealed class AuditStore(StorageClients clients)
 {
     private const int MaxDaysBack = 400;
+    private const string Prefix = "audit|";
     private readonly JsonTable table = new(clients.Table(TableNames.Audit));
 
     public Task AppendAsync(AuditEvent entry, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        return table.InsertAsync(MinutePartitions.Of(entry.Id), Keys.Descending(entry.Id), entry, cancellationToken: cancellationToken);
+        return table.InsertAsync(MinutePartitions.Of(Prefix, entry.Id), Keys.Descending(entry.Id), entry, cancellationToken: cancellationToken);
     }
 
     public Task<ListPage<AuditEvent>> ListAsync(int limit, string? startingAfter, DateTimeOffset now, CancellationToken cancellationToken = default) =>
-        MinutePartitions.ListNewestFirstAsync<AuditEvent>(table, AuditEvent.IdPrefix, limit, startingAfter, null, now, MaxDaysBack, cancellationToken);
+        MinutePartitions.ListNewestFirstAsync<AuditEvent>(table, Prefix, AuditEvent.IdPrefix, limit, startingAfter, null, now.AddDays(-MaxDaysBack), cancellationToken);
 }
 
 /// <summary>

@@ -9,8 +9,8 @@ using Billing.Functions.Storage;
 namespace Billing.Functions.Notifications;
 
 /// <summary>
-/// Events, endpoints and deliveries in table <c>Events</c>: events by UTC minute (<see cref="MinutePartitions"/>, newest
-/// first), endpoints in partition <c>endpoints</c>, each endpoint's delivery log in partition
+/// Events, endpoints and deliveries in table <c>Events</c>: events by UTC minute (<c>events|…</c>, see
+/// <see cref="MinutePartitions"/>; newest first), endpoints in partition <c>endpoints</c>, each endpoint's delivery log in partition
 /// <c>deliveries|{endpoint id}</c> (newest first), and publish de-duplication keys in <c>keys|{first two hex digits of the
 /// key's hash}</c> (256 partitions, so that none grows with every event published).
 /// </summary>
@@ -18,6 +18,7 @@ public sealed class NotificationStore(StorageClients clients)
 {
     public const string TableName = "Events";
     private const string EndpointsPartition = "endpoints";
+    private const string EventsPrefix = "events|";
 
     /// <summary>How long <see cref="EnabledEndpointsAsync"/> reuses its last read (a change made here drops it at once).</summary>
     public static readonly TimeSpan EndpointsCacheLifetime = TimeSpan.FromSeconds(2);
@@ -138,7 +139,7 @@ public sealed class NotificationStore(StorageClients clients)
             }
         }
 
-        await eventRows.InsertAsync(JsonTable.ToEntity(MinutePartitions.Of(billingEvent.Id), Keys.Descending(billingEvent.Id), billingEvent, new Dictionary<string, object?> { ["Type"] = billingEvent.Type }), cancellationToken);
+        await eventRows.InsertAsync(JsonTable.ToEntity(MinutePartitions.Of(EventsPrefix, billingEvent.Id), Keys.Descending(billingEvent.Id), billingEvent, new Dictionary<string, object?> { ["Type"] = billingEvent.Type }), cancellationToken);
         if (dedupeKey is not null)
         {
             recentKeys.Set(dedupeKey, true);
@@ -148,11 +149,12 @@ public sealed class NotificationStore(StorageClients clients)
     }
 
     public async Task<BillingEvent?> GetEventAsync(string id, CancellationToken cancellationToken) =>
-        Ids.IsValid(id, BillingEvent.IdPrefix) && await table.GetAsync<BillingEvent>(MinutePartitions.Of(id), Keys.Descending(id), cancellationToken) is { } row ? row.Value : null;
+        Ids.IsValid(id, BillingEvent.IdPrefix) && await table.GetAsync<BillingEvent>(MinutePartitions.Of(EventsPrefix, id), Keys.Descending(id), cancellationToken) is { } row ? row.Value : null;
 
     /// <summary>Newest first, up to 90 days back.</summary>
     public Task<ListPage<BillingEvent>> ListEventsAsync(int limit, string? startingAfter, string? type, DateTimeOffset now, CancellationToken cancellationToken) =>
-        MinutePartitions.ListNewestFirstAsync<BillingEvent>(table, BillingEvent.IdPrefix, limit, startingAfter, type is null ? null : $"Type eq {Keys.Quote(type)}", now, 90, cancellationToken);
+        MinutePartitions.ListNewestFirstAsync<BillingEvent>(table, EventsPrefix, BillingEvent.IdPrefix, limit, startingAfter, type is null ? null : $"Type eq {Keys.Quote(type)}",
+            now.AddDays(-90), cancellationToken);
 
     public Task CreateDeliveryAsync(WebhookDelivery delivery, CancellationToken cancellationToken) =>
         table.InsertAsync(DeliveryPartition(delivery.EndpointId), Keys.Descending(delivery.Id), delivery, cancellationToken: cancellationToken);

@@ -50,8 +50,12 @@ public sealed record StripeEventRecord
 }
 
 /// <summary>
-/// Received Stripe events in the <c>StripeEvents</c> table: partition = event type (so e.g. every
-/// <c>charge.dispute.created</c> is one range query), row key = Stripe's event id (insert-if-absent records each event once).
+/// Received Stripe events in the <c>StripeEvents</c> table: partition = <c>{event type}|{shard}</c>, the shard one hex digit
+/// of a hash of the event id, so a type's events are one range query (e.g. every <c>charge.dispute.created</c>) yet no
+/// partition grows with every event of a busy type (in Azure a partition serves about 2,000 entities/s; Azurite finds a
+/// row by scanning its partition); row key = Stripe's event id. An id always maps to the same partition, so
+/// insert-if-absent still records each event once. A type's events list in shard, then id order: stable for paging
+/// (Stripe's ids carry no time order to keep).
 /// </summary>
 public sealed class StripeEventStore(StorageClients clients)
 {
@@ -65,7 +69,7 @@ public sealed class StripeEventStore(StorageClients clients)
         ArgumentNullException.ThrowIfNull(record);
         try
         {
-            await table.InsertAsync(record.Type, record.Id, record, new Dictionary<string, object?> { ["Status"] = Name(record.Status) }, cancellationToken);
+            await table.InsertAsync(Partition(record.Type, record.Id), record.Id, record, new Dictionary<string, object?> { ["Status"] = Name(record.Status) }, cancellationToken);
             return (record, true);
         }
         catch (RequestFailedException e) when (e.Status == 409)
@@ -75,11 +79,11 @@ public sealed class StripeEventStore(StorageClients clients)
     }
 
     public async Task<StripeEventRecord?> GetAsync(string type, string id, CancellationToken cancellationToken = default) =>
-        IsKey(type) && IsKey(id) && await table.GetAsync<StripeEventRecord>(type, id, cancellationToken) is { } row ? row.Value : null;
+        IsKey(type) && IsKey(id) && await table.GetAsync<StripeEventRecord>(Partition(type, id), id, cancellationToken) is { } row ? row.Value : null;
 
     /// <summary>The stored event with its ETag, for an update that need not read it again.</summary>
     public async Task<(StripeEventRecord Record, ETag ETag)?> GetStoredAsync(string type, string id, CancellationToken cancellationToken = default) =>
-        IsKey(type) && IsKey(id) ? await table.GetAsync<StripeEventRecord>(type, id, cancellationToken) : null;
+        IsKey(type) && IsKey(id) ? await table.GetAsync<StripeEventRecord>(Partition(type, id), id, cancellationToken) : null;
 
     public Task<StripeEventRecord> UpdateAsync(StripeEventRecord record, Func<StripeEventRecord, StripeEventRecord> change, CancellationToken cancellationToken = default) =>
         UpdateAsync(record, null, change, cancellationToken);
@@ -88,12 +92,33 @@ public sealed class StripeEventStore(StorageClients clients)
     public Task<StripeEventRecord> UpdateAsync(StripeEventRecord record, ETag? etag, Func<StripeEventRecord, StripeEventRecord> change, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
-        return table.UpdateAsync(record.Type, record.Id, "event", etag is { } e ? (record, e) : null, change, r => new Dictionary<string, object?> { ["Status"] = Name(r.Status) }, cancellationToken);
+        return table.UpdateAsync(Partition(record.Type, record.Id), record.Id, "event", etag is { } e ? (record, e) : null, change, r => new Dictionary<string, object?> { ["Status"] = Name(r.Status) }, cancellationToken);
     }
 
-    /// <summary>Events of one type in event-id order, optionally only those with <paramref name="status"/>.</summary>
-    public Task<ListPage<StripeEventRecord>> ListAsync(string type, StripeEventStatus? status, int limit, string? startingAfter, CancellationToken cancellationToken = default) =>
-        table.ListAsync<StripeEventRecord>(type, "evt_", startingAfter, limit, status is { } s ? $"Status eq {Keys.Quote(Name(s))}" : null, cancellationToken);
+    /// <summary>Events of one type in shard, then event-id order, optionally only those with <paramref name="status"/>.</summary>
+    public Task<ListPage<StripeEventRecord>> ListAsync(string type, StripeEventStatus? status, int limit, string? startingAfter, CancellationToken cancellationToken = default)
+    {
+        var end = Keys.Quote(Keys.PrefixEnd(type + "|"));
+        var range = startingAfter is null
+            ? $"PartitionKey ge {Keys.Quote(type + "|")} and PartitionKey lt {end}"
+            : $"((PartitionKey eq {Keys.Quote(Partition(type, startingAfter))} and RowKey gt {Keys.Quote(startingAfter)}) or (PartitionKey gt {Keys.Quote(Partition(type, startingAfter))} and PartitionKey lt {end}))";
+        var filter = $"{range} and RowKey ge 'evt_' and RowKey lt {Keys.Quote(Keys.PrefixEnd("evt_"))}" + (status is { } s ? $" and Status eq {Keys.Quote(Name(s))}" : "");
+        return table.ListWhereAsync<StripeEventRecord>(filter, limit, cancellationToken);
+    }
+
+    /// <summary>The event's partition: its type and one hex digit of an FNV-1a hash of its id.</summary>
+    public static string Partition(string type, string id)
+    {
+        ArgumentNullException.ThrowIfNull(type);
+        ArgumentNullException.ThrowIfNull(id);
+        var hash = 2166136261u;
+        foreach (var c in id)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        return type + "|" + "0123456789abcdef"[(int)(hash & 15)];
+    }
 
     private static string Name(StripeEventStatus status) => System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(status.ToString());
 

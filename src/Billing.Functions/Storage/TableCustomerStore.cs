@@ -13,7 +13,7 @@ public sealed class TableCustomerStore(StorageClients clients) : ICustomerStore
 {
     /// <summary>Row key of the customer record in its own partition.</summary>
     public const string Row = "customer";
-    private const string IndexPartition = "customers";
+    private const string IndexPrefix = "customers|"; // id → (nothing): lists every customer newest first, see MinutePartitions
     private readonly JsonTable table = new(clients.Table(TableNames.Billing));
 
     public async Task<Customer?> GetAsync(string id, CancellationToken cancellationToken = default) =>
@@ -22,7 +22,7 @@ public sealed class TableCustomerStore(StorageClients clients) : ICustomerStore
     public async Task CreateAsync(Customer customer, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(customer);
-        await table.InsertAsync(IndexPartition, Keys.Descending(customer.Id), new CustomerIndexEntry(customer.Id), cancellationToken: cancellationToken);
+        await table.InsertAsync(MinutePartitions.Of(IndexPrefix, customer.Id), Keys.Descending(customer.Id), new CustomerIndexEntry(customer.Id), cancellationToken: cancellationToken);
         await table.InsertAsync(customer.Id, Row, customer, cancellationToken: cancellationToken);
     }
 
@@ -33,16 +33,16 @@ public sealed class TableCustomerStore(StorageClients clients) : ICustomerStore
 
     public async Task<ListPage<Customer>> ListAsync(int limit, string? startingAfter, CancellationToken cancellationToken = default)
     {
-        var after = startingAfter is null ? null : Keys.Descending(startingAfter);
+        var after = startingAfter;
         var customers = new List<Customer>(limit);
         var hasMore = true;
         while (customers.Count < limit && hasMore)
         {
-            var index = await table.ListAsync<CustomerIndexEntry>(IndexPartition, Customer.IdPrefix + "_", after, limit - customers.Count, cancellationToken: cancellationToken);
+            var index = await MinutePartitions.ListNewestFirstAsync<CustomerIndexEntry>(table, IndexPrefix, Customer.IdPrefix, limit - customers.Count, after, null, null, cancellationToken);
             var loaded = await Task.WhenAll(index.Data.Select(entry => GetAsync(entry.Id, cancellationToken)));
             customers.AddRange(loaded.OfType<Customer>());
             hasMore = index.HasMore;
-            after = index.Data.Count > 0 ? Keys.Descending(index.Data[^1].Id) : after;
+            after = index.Data.Count > 0 ? index.Data[^1].Id : after;
         }
 
         return new ListPage<Customer>(customers, hasMore);

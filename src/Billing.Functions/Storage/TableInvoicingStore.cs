@@ -58,16 +58,16 @@ public sealed record CreateRequestEntry(string SubscriptionId);
 /// <c>req|{hash}</c> (create requests) and <c>redeemed|{discount id}</c> (coupon redemption fences, see
 /// <see cref="Invoices.CouponRedemptions"/>), beside the customer row itself (which holds the customer's discount). Because they share a partition, an invoice, its subscription, the balance and
 /// the number sequence change together in one entity-group transaction (<see cref="PartitionBatch"/>).
-/// Index partitions <c>subscriptions</c>, <c>invoices</c> and <c>credit_notes</c> map an id to its customer
-/// (row key = descending id, so they also list everything newest first); an index row is written before its object,
+/// Index partitions <c>subscriptions|…</c>, <c>invoices|…</c> and <c>credit_notes|…</c> (one per minute of the id, see
+/// <see cref="MinutePartitions"/>) map an id to its customer (row key = descending id, so they also list everything newest first); an index row is written before its object,
 /// so a crash leaves at most an index row without an object, which reads skip. Coupons and their redemptions
 /// (<c>coupon|{id}</c>, <c>redemption|{coupon}|{target}</c>) live in partition <c>coupons</c>, tax rates in <c>tax_rates</c>.
 /// </summary>
 public sealed class TableInvoicingStore(StorageClients clients)
 {
-    public const string SubscriptionIndex = "subscriptions";
-    public const string InvoiceIndex = "invoices";
-    public const string CreditNoteIndex = "credit_notes";
+    public const string SubscriptionIndex = "subscriptions|";
+    public const string InvoiceIndex = "invoices|";
+    public const string CreditNoteIndex = "credit_notes|";
     public const string CouponPartition = "coupons";
     public const string TaxRatePartition = "tax_rates";
     public const string SequenceRow = "seq";
@@ -106,14 +106,14 @@ public sealed class TableInvoicingStore(StorageClients clients)
         await table.GetAsync<T>(partition, row, cancellationToken) is { } loaded ? new Stored<T>(loaded.Value, loaded.ETag) : null;
 
     public Task AddIndexAsync(string index, string id, string customerId, CancellationToken cancellationToken = default) =>
-        table.Client.UpsertEntityAsync(JsonTable.ToEntity(index, Keys.Descending(id), new IndexEntry(id, customerId)), TableUpdateMode.Replace, cancellationToken);
+        table.Client.UpsertEntityAsync(JsonTable.ToEntity(MinutePartitions.Of(index, id), Keys.Descending(id), new IndexEntry(id, customerId)), TableUpdateMode.Replace, cancellationToken);
 
     /// <summary>Removes an index row (its object is gone); a missing row is fine.</summary>
     public async Task RemoveIndexAsync(string index, string id, CancellationToken cancellationToken = default)
     {
         try
         {
-            await table.Client.DeleteEntityAsync(index, Keys.Descending(id), ETag.All, cancellationToken);
+            await table.Client.DeleteEntityAsync(MinutePartitions.Of(index, id), Keys.Descending(id), ETag.All, cancellationToken);
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {
@@ -121,7 +121,7 @@ public sealed class TableInvoicingStore(StorageClients clients)
     }
 
     public async Task<string?> CustomerOfAsync(string index, string id, CancellationToken cancellationToken = default) =>
-        await table.GetAsync<IndexEntry>(index, Keys.Descending(id), cancellationToken) is { } row ? row.Value.CustomerId : null;
+        await table.GetAsync<IndexEntry>(MinutePartitions.Of(index, id), Keys.Descending(id), cancellationToken) is { } row ? row.Value.CustomerId : null;
 
     /// <summary>The customer record with its ETag, to change together with the rows of its partition (e.g. its discount's usage).</summary>
     public Task<Stored<Customer>?> GetCustomerAsync(string customerId, CancellationToken cancellationToken = default) =>
@@ -268,16 +268,16 @@ public sealed class TableInvoicingStore(StorageClients clients)
     private async Task<ListPage<T>> ListThroughIndexAsync<T>(string index, string prefix, int limit, string? startingAfter,
         Func<IndexEntry, CancellationToken, Task<Stored<T>?>> load, Func<T, bool> keep, CancellationToken cancellationToken)
     {
-        var after = startingAfter is null ? null : Keys.Descending(startingAfter);
+        var after = startingAfter;
         var found = new List<T>(limit);
         var hasMore = true;
         while (found.Count < limit && hasMore)
         {
-            var page = await table.ListAsync<IndexEntry>(index, prefix + "_", after, limit - found.Count, cancellationToken: cancellationToken);
+            var page = await MinutePartitions.ListNewestFirstAsync<IndexEntry>(table, index, prefix, limit - found.Count, after, null, null, cancellationToken);
             var loaded = await Task.WhenAll(page.Data.Select(entry => load(entry, cancellationToken)));
             found.AddRange(loaded.OfType<Stored<T>>().Select(s => s.Value).Where(keep));
             hasMore = page.HasMore;
-            after = page.Data.Count > 0 ? Keys.Descending(page.Data[^1].Id) : after;
+            after = page.Data.Count > 0 ? page.Data[^1].Id : after;
         }
 
         return new ListPage<T>(found, hasMore);

@@ -20,7 +20,7 @@ namespace Billing.Functions.Storage;
 /// </summary>
 public sealed class TablePaymentStore(StorageClients clients) : IPaymentStore
 {
-    private const string IndexPartition = "payments";
+    private const string IndexPrefix = "payments|"; // id → customer, newest first, see MinutePartitions
     private const string PaymentKeyRows = "paykey:";
     private const string RefundKeyRows = "rfdkey:";
     private const int MaxReserveAttempts = 25;
@@ -34,7 +34,7 @@ public sealed class TablePaymentStore(StorageClients clients) : IPaymentStore
             return (existing, false);
         }
 
-        await table.InsertAsync(IndexPartition, Keys.Descending(payment.Id), new PaymentIndexEntry(payment.Id, payment.CustomerId), cancellationToken: cancellationToken);
+        await table.InsertAsync(MinutePartitions.Of(IndexPrefix, payment.Id), Keys.Descending(payment.Id), new PaymentIndexEntry(payment.Id, payment.CustomerId), cancellationToken: cancellationToken);
         try
         {
             await table.Client.SubmitTransactionAsync(
@@ -52,7 +52,7 @@ public sealed class TablePaymentStore(StorageClients clients) : IPaymentStore
 
     public async Task<Payment?> GetAsync(string paymentId, CancellationToken cancellationToken = default)
     {
-        if (!Ids.IsValid(paymentId, Payment.IdPrefix) || await table.GetAsync<PaymentIndexEntry>(IndexPartition, Keys.Descending(paymentId), cancellationToken) is not { } index)
+        if (!Ids.IsValid(paymentId, Payment.IdPrefix) || await table.GetAsync<PaymentIndexEntry>(MinutePartitions.Of(IndexPrefix, paymentId), Keys.Descending(paymentId), cancellationToken) is not { } index)
         {
             return null;
         }
@@ -71,7 +71,7 @@ public sealed class TablePaymentStore(StorageClients clients) : IPaymentStore
     public Task AddIndexAsync(Payment payment, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(payment);
-        return table.Client.UpsertEntityAsync(JsonTable.ToEntity(IndexPartition, Keys.Descending(payment.Id), new PaymentIndexEntry(payment.Id, payment.CustomerId)), TableUpdateMode.Replace, cancellationToken);
+        return table.Client.UpsertEntityAsync(JsonTable.ToEntity(MinutePartitions.Of(IndexPrefix, payment.Id), Keys.Descending(payment.Id), new PaymentIndexEntry(payment.Id, payment.CustomerId)), TableUpdateMode.Replace, cancellationToken);
     }
 
     /// <summary>
@@ -121,13 +121,14 @@ public sealed class TablePaymentStore(StorageClients clients) : IPaymentStore
 
         var found = new List<Payment>(query.Limit);
         var hasMore = true;
+        var afterId = query.StartingAfter;
         while (found.Count < query.Limit && hasMore)
         {
-            var index = await table.ListAsync<PaymentIndexEntry>(IndexPartition, Payment.IdPrefix + "_", after, query.Limit - found.Count, range, cancellationToken);
+            var index = await MinutePartitions.ListNewestFirstAsync<PaymentIndexEntry>(table, IndexPrefix, Payment.IdPrefix, query.Limit - found.Count, afterId, range, null, cancellationToken);
             var loaded = await Task.WhenAll(index.Data.Select(entry => GetAsync(entry.CustomerId, entry.Id, cancellationToken)));
             found.AddRange(loaded.OfType<Payment>().Where(p => query.Status is null || p.Status == query.Status));
             hasMore = index.HasMore;
-            after = index.Data.Count > 0 ? Keys.Descending(index.Data[^1].Id) : after;
+            afterId = index.Data.Count > 0 ? index.Data[^1].Id : afterId;
         }
 
         return new ListPage<Payment>(found, hasMore);

@@ -203,7 +203,7 @@ public static class RenewalRunScenario
         await queue.CreateIfNotExistsAsync();
 
         var kinds = MixKinds(mix);
-        Console.WriteLine("  renewal: Azurite raw mix per renewal's operations: " + string.Join(", ", kinds.Select(k =>
+        Console.WriteLine("  renewal: Azurite raw mix replays the run's operations: " + string.Join(", ", kinds.Select(k =>
             $"{k.Kind} {k.Count}×{(k.Entities > 1 ? $"{k.Entities:F1} entities × " : "")}{k.Bytes:F0} B")));
         var read = kinds.First(k => k.Kind == "table.read");
         var blobRead = kinds.First(k => k.Kind == "blob.read");

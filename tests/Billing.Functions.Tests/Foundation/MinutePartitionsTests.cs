@@ -8,6 +8,8 @@ namespace Billing.Functions.Tests.Foundation;
 [Collection(AppCollection.Name)]
 public sealed class MinutePartitionsTests(AppFixture fixture)
 {
+    private const string Log = "log|";
+
     private sealed record Row(string Id, string Kind);
 
     [Fact]
@@ -25,17 +27,19 @@ public sealed class MinutePartitionsTests(AppFixture fixture)
         var rows = times.Select((t, i) => new Row(Ids.New("evt", t), i % 2 == 0 ? "even" : "odd")).ToList();
         foreach (var row in rows)
         {
-            await table.InsertAsync(MinutePartitions.Of(row.Id), Keys.Descending(row.Id), row, new Dictionary<string, object?> { ["Kind"] = row.Kind });
+            await table.InsertAsync(MinutePartitions.Of(Log, row.Id), Keys.Descending(row.Id), row, new Dictionary<string, object?> { ["Kind"] = row.Kind });
         }
 
-        await table.InsertAsync(MinutePartitions.Of(Ids.New("aud", now)), Keys.Descending(Ids.New("aud", now)), new Row("other kind", "even")); // another log's row in the same partition
+        var other = Ids.New("aud", now);
+        await table.InsertAsync(MinutePartitions.Of(Log, other), Keys.Descending(other), new Row(other, "even")); // a row of another kind in the same partition
+        await table.InsertAsync(MinutePartitions.Of("logs|", rows[0].Id), Keys.Descending(rows[0].Id), new Row("another log", "even")); // a prefix that extends this one
         var newestFirst = rows.OrderByDescending(r => r.Id, StringComparer.Ordinal).Select(r => r.Id).ToList();
 
         var listed = new List<string>();
         string? after = null;
         while (true)
         {
-            var page = await MinutePartitions.ListNewestFirstAsync<Row>(table, "evt", 2, after, null, now, 30, CancellationToken.None);
+            var page = await MinutePartitions.ListNewestFirstAsync<Row>(table, Log, "evt", 2, after, null, null, CancellationToken.None);
             listed.AddRange(page.Data.Select(r => r.Id));
             if (!page.HasMore)
             {
@@ -46,10 +50,10 @@ public sealed class MinutePartitionsTests(AppFixture fixture)
         }
 
         Assert.Equal(newestFirst, listed);
-        var even = await MinutePartitions.ListNewestFirstAsync<Row>(table, "evt", 100, null, "Kind eq 'even'", now, 30, CancellationToken.None);
+        var even = await MinutePartitions.ListNewestFirstAsync<Row>(table, Log, "evt", 100, null, "Kind eq 'even'", null, CancellationToken.None);
         Assert.Equal(newestFirst.Where(id => rows.Single(r => r.Id == id).Kind == "even"), even.Data.Select(r => r.Id));
-        var recent = await MinutePartitions.ListNewestFirstAsync<Row>(table, "evt", 100, null, null, now, 2, CancellationToken.None);
-        Assert.Equal(8, recent.Data.Count); // two days back: the week-old row is out of reach
-        Assert.Equal(["20261207|1438", "20261207|1438", "20261207|1439", "20261207|1439", "20261206|0000"], rows.Take(5).Select(r => MinutePartitions.Of(r.Id)));
+        var recent = await MinutePartitions.ListNewestFirstAsync<Row>(table, Log, "evt", 100, null, null, now.AddDays(-2), CancellationToken.None);
+        Assert.Equal(newestFirst.Take(8), recent.Data.Select(r => r.Id)); // two days back: the week-old row is out of reach
+        Assert.Equal(["log|797387929998", "log|797387929998", "log|797387929999", "log|797387929999", "log|797387937640"], rows.Take(5).Select(r => MinutePartitions.Of(Log, r.Id)));
     }
 }
