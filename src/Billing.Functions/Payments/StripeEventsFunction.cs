@@ -73,6 +73,7 @@ public sealed partial class StripeEventsFunction(
             Attempts = r.Attempts + 1,
             ProcessedAt = status == StripeEventStatus.Unmatched ? r.ProcessedAt : now,
             Note = note,
+            Payload = status == StripeEventStatus.Unmatched ? r.Payload : "", // re-examined later; otherwise no longer needed
         }, cancellationToken);
         LogProcessed(logger, record.Id, record.Type, status);
         metrics.WebhookProcessed(record.Type, now - record.Created);

@@ -105,7 +105,7 @@ public static partial class StripeWebhookApi
             ObjectId = verified.ObjectId,
             Created = verified.Created,
             Livemode = verified.Livemode,
-            Payload = payload,
+            Payload = decided is null ? payload : "", // decided at receipt: nothing will read it (see StripeEventRecord.Payload)
             ReceivedAt = now,
             Status = decided?.Status ?? StripeEventStatus.Received,
             Attempts = decided is null ? 0 : 1,

@@ -92,6 +92,9 @@ public sealed class StripeWebhookTests(AppFixture fixture)
         var kept = Assert.Single(unmatched)!;
         Assert.Equal(1, (int)kept["attempts"]!);
         Assert.StartsWith("pi_", (string?)kept["object_id"], StringComparison.Ordinal);
+        var store = h.App.Services.GetRequiredService<StripeEventStore>();
+        Assert.Contains((string)kept["object_id"]!, (await store.GetAsync("payment_intent.succeeded", (string)kept["id"]!))!.Payload, StringComparison.Ordinal); // kept for the next look
+
     }
 
     [Fact]
@@ -130,6 +133,9 @@ public sealed class StripeWebhookTests(AppFixture fixture)
         Assert.Equal(3000, (long)final.Body["amount_refunded"]!);
         Assert.Equal("succeeded", (string?)(await h.Admin.GetJsonAsync($"/api/payments/{processing.Id()}/refunds")).Body["data"]![0]!["status"]);
         Assert.Equal("succeeded", (string?)h.Emulator.GetObject(paid)!["status"]);
+        var succeeded = Assert.Single((await h.Admin.GetJsonAsync("/api/stripe-events?type=payment_intent.succeeded&status=processed")).Body["data"]!.AsArray())!;
+        var store = h.App.Services.GetRequiredService<StripeEventStore>();
+        Assert.Equal("", (await store.GetAsync("payment_intent.succeeded", (string)succeeded["id"]!))!.Payload); // processed: nothing reads it again
     }
 
     [Fact]
