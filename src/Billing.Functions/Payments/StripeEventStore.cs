@@ -101,15 +101,9 @@ public sealed class StripeEventStore(StorageClients clients)
     }
 
     /// <summary>Events of one type in shard, then event-id order, optionally only those with <paramref name="status"/>.</summary>
-    public Task<ListPage<StripeEventRecord>> ListAsync(string type, StripeEventStatus? status, int limit, string? startingAfter, CancellationToken cancellationToken = default)
-    {
-        var end = Keys.Quote(Keys.PrefixEnd(type + "|"));
-        var range = startingAfter is null
-            ? $"PartitionKey ge {Keys.Quote(type + "|")} and PartitionKey lt {end}"
-            : $"((PartitionKey eq {Keys.Quote(Partition(type, startingAfter))} and RowKey gt {Keys.Quote(startingAfter)}) or (PartitionKey gt {Keys.Quote(Partition(type, startingAfter))} and PartitionKey lt {end}))";
-        var filter = $"{range} and RowKey ge 'evt_' and RowKey lt {Keys.Quote(Keys.PrefixEnd("evt_"))}" + (status is { } s ? $" and Status eq {Keys.Quote(Name(s))}" : "");
-        return table.ListWhereAsync<StripeEventRecord>(filter, limit, cancellationToken);
-    }
+    public Task<ListPage<StripeEventRecord>> ListAsync(string type, StripeEventStatus? status, int limit, string? startingAfter, CancellationToken cancellationToken = default) =>
+        table.ListPartitionRangeAsync<StripeEventRecord>(type + "|", $"PartitionKey lt {Keys.Quote(Keys.PrefixEnd(type + "|"))}",
+            startingAfter is null ? null : (Partition(type, startingAfter), startingAfter), "evt_", status is { } s ? $"Status eq {Keys.Quote(Name(s))}" : null, limit, cancellationToken);
 
     /// <summary>The event's partition: its type and one hex digit of an FNV-1a hash of its id.</summary>
     public static string Partition(string type, string id)

@@ -151,6 +151,22 @@ public sealed class JsonTable(TableClient client)
         return await ListWhereAsync<T>(filter, limit, cancellationToken);
     }
 
+    /// <summary>
+    /// Rows of the partitions from <paramref name="firstPartition"/> while <paramref name="endCondition"/> holds (a
+    /// <c>PartitionKey</c> comparison), after the row <paramref name="after"/> when given, with row keys under
+    /// <paramref name="rowKeyPrefix"/> and matching <paramref name="extraFilter"/>: one range query, in partition then
+    /// row-key order (a cursor row's later rows, then the partitions after it).
+    /// </summary>
+    public Task<ListPage<T>> ListPartitionRangeAsync<T>(string firstPartition, string endCondition, (string Partition, string RowKey)? after, string rowKeyPrefix,
+        string? extraFilter, int limit, CancellationToken cancellationToken = default)
+    {
+        var range = after is not { } cursor
+            ? $"PartitionKey ge {Keys.Quote(firstPartition)} and {endCondition}"
+            : $"((PartitionKey eq {Keys.Quote(cursor.Partition)} and RowKey gt {Keys.Quote(cursor.RowKey)}) or (PartitionKey gt {Keys.Quote(cursor.Partition)} and {endCondition}))";
+        var filter = $"{range} and RowKey ge {Keys.Quote(rowKeyPrefix)} and RowKey lt {Keys.Quote(Keys.PrefixEnd(rowKeyPrefix))}" + (extraFilter is null ? "" : $" and ({extraFilter})");
+        return ListWhereAsync<T>(filter, limit, cancellationToken);
+    }
+
     /// <summary>The first <paramref name="limit"/> rows matching <paramref name="filter"/> (in partition, then row key order), and whether there are more.</summary>
     public async Task<ListPage<T>> ListWhereAsync<T>(string filter, int limit, CancellationToken cancellationToken = default)
     {

@@ -32,12 +32,7 @@ public static class MinutePartitions
     {
         ArgumentNullException.ThrowIfNull(table);
         var end = oldest is { } o ? $"PartitionKey le {Keys.Quote(Of(prefix, o))}" : $"PartitionKey lt {Keys.Quote(Keys.PrefixEnd(prefix))}";
-        var range = startingAfter is null
-            ? $"PartitionKey ge {Keys.Quote(prefix)} and {end}"
-            : $"((PartitionKey eq {Keys.Quote(Of(prefix, startingAfter))} and RowKey gt {Keys.Quote(Keys.Descending(startingAfter))})"
-                + $" or (PartitionKey gt {Keys.Quote(Of(prefix, startingAfter))} and {end}))";
-        var filter = $"{range} and RowKey ge {Keys.Quote(idPrefix + "_")} and RowKey lt {Keys.Quote(Keys.PrefixEnd(idPrefix + "_"))}"
-            + (extraFilter is null ? "" : $" and ({extraFilter})");
-        return table.ListWhereAsync<T>(filter, limit, cancellationToken);
+        return table.ListPartitionRangeAsync<T>(prefix, end, startingAfter is null ? null : (Of(prefix, startingAfter), Keys.Descending(startingAfter)), idPrefix + "_",
+            extraFilter, limit, cancellationToken);
     }
 }
