@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using Azure;
@@ -8,13 +10,20 @@ namespace Billing.Functions.Storage;
 
 /// <summary>
 /// A table whose rows hold one domain record each as JSON (split over <c>D0…Dn</c> string properties, since a
-/// table property holds at most 32 K characters) plus a few plain columns used by filters. Every update is
+/// table property holds at most 32 K characters) plus a few plain columns used by filters. A record of 1 KiB or more is
+/// stored Brotli-compressed in one binary property <c>Z</c> instead: events, stored responses and Stripe payloads shrink
+/// to a third, which is what storage bills and what Azurite re-serialises every few seconds; reads accept both forms. Every update is
 /// optimistic: read with its ETag, apply the change, replace with If-Match; a 412 reloads and re-applies, a
 /// bounded number of times, then <see cref="ConcurrencyConflictException"/> (HTTP 409).
 /// </summary>
 public sealed class JsonTable(TableClient client)
 {
     private const int ChunkLength = 30_000;
+    private const int CompressFrom = 1024;
+    private const int MaxBinaryLength = 64 * 1024;
+    private const int BrotliQuality = 4;
+    private const int BrotliWindow = 22;
+    private const string CompressedColumn = "Z";
     private const int MaxUpdateAttempts = 10;
 
     public TableClient Client { get; } = client;
@@ -22,10 +31,18 @@ public sealed class JsonTable(TableClient client)
     public static TableEntity ToEntity<T>(string partitionKey, string rowKey, T value, IReadOnlyDictionary<string, object?>? columns = null)
     {
         var entity = new TableEntity(partitionKey, rowKey);
-        var json = JsonSerializer.Serialize(value, StorageJson.Options);
-        for (int i = 0, chunk = 0; i < json.Length; i += ChunkLength, chunk++)
+        var utf8 = JsonSerializer.SerializeToUtf8Bytes(value, StorageJson.Options);
+        if (utf8.Length < CompressFrom || Compress(utf8) is not { } compressed)
         {
-            entity["D" + chunk] = json.Substring(i, Math.Min(ChunkLength, json.Length - i));
+            var json = Encoding.UTF8.GetString(utf8);
+            for (int i = 0, chunk = 0; i < json.Length; i += ChunkLength, chunk++)
+            {
+                entity["D" + chunk] = json.Substring(i, Math.Min(ChunkLength, json.Length - i));
+            }
+        }
+        else
+        {
+            entity[CompressedColumn] = compressed;
         }
 
         if (columns is not null)
@@ -42,6 +59,12 @@ public sealed class JsonTable(TableClient client)
     public static T FromEntity<T>(TableEntity entity)
     {
         ArgumentNullException.ThrowIfNull(entity);
+        if (entity.TryGetValue(CompressedColumn, out var stored) && stored is byte[] compressed)
+        {
+            return JsonSerializer.Deserialize<T>(Decompress(compressed), StorageJson.Options)
+                ?? throw new InvalidOperationException($"Row {entity.PartitionKey}/{entity.RowKey} holds no record.");
+        }
+
         var json = new StringBuilder();
         for (var chunk = 0; entity.TryGetValue("D" + chunk, out var part) && part is string text; chunk++)
         {
@@ -50,6 +73,44 @@ public sealed class JsonTable(TableClient client)
 
         return JsonSerializer.Deserialize<T>(json.ToString(), StorageJson.Options)
             ?? throw new InvalidOperationException($"Row {entity.PartitionKey}/{entity.RowKey} holds no record.");
+    }
+
+    /// <summary>Brotli of the record's UTF-8 JSON, or null when it would not fit one binary property (64 KiB).</summary>
+    private static byte[]? Compress(byte[] utf8)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(BrotliEncoder.GetMaxCompressedLength(utf8.Length));
+        try
+        {
+            return BrotliEncoder.TryCompress(utf8, buffer, out var written, BrotliQuality, BrotliWindow) && written <= MaxBinaryLength
+                ? buffer.AsSpan(0, written).ToArray()
+                : null;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static byte[] Decompress(byte[] compressed)
+    {
+        using var decoder = new BrotliDecoder();
+        var output = new byte[Math.Max(4096, compressed.Length * 8)];
+        var (read, written) = (0, 0);
+        while (true)
+        {
+            var status = decoder.Decompress(compressed.AsSpan(read), output.AsSpan(written), out var consumed, out var produced);
+            (read, written) = (read + consumed, written + produced);
+            switch (status)
+            {
+                case OperationStatus.Done:
+                    return output[..written];
+                case OperationStatus.DestinationTooSmall:
+                    Array.Resize(ref output, output.Length * 2);
+                    break;
+                default:
+                    throw new InvalidDataException("A compressed row does not hold a complete Brotli stream.");
+            }
+        }
     }
 
     public async Task<(T Value, ETag ETag)?> GetAsync<T>(string partitionKey, string rowKey, CancellationToken cancellationToken = default)
