@@ -104,6 +104,15 @@ public sealed record Subscription
 
     public string? LatestInvoiceId { get; init; }
 
+    /// <summary>
+    /// The cycle periods already on one of this subscription's invoices (each item × period start, see
+    /// <see cref="InvoicedItem"/>), kept with the subscription and written in the same transaction as every invoice made
+    /// for it (subscription invoices are never deleted, only voided, and a voided period stays invoiced). A renewal reads
+    /// what was billed from here instead of listing the invoices. Null for a subscription stored before the ledger
+    /// existed: its invoices are then listed.
+    /// </summary>
+    public IReadOnlyList<InvoicedItem>? Invoiced { get; init; }
+
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = Domain.Metadata.Empty;
 
     /// <summary>Incremented by every change; timers carry the version they were set for and are ignored when stale.</summary>
@@ -185,6 +194,7 @@ public sealed record Subscription
             TrialEnd = trialEnd,
             DefaultTaxRates = input.DefaultTaxRates ?? [],
             Metadata = Domain.Metadata.Merge(Domain.Metadata.Empty, input.Metadata),
+            Invoiced = [],
         };
         return Commit(null, created, "create", now, actor);
     }
@@ -387,9 +397,16 @@ public sealed record Subscription
     public Subscription WithDiscountUsage(Discount? updated) =>
         updated is not null && Discount is not null && string.Equals(updated.Id, Discount.Id, StringComparison.Ordinal) ? this with { Discount = updated } : this;
 
-    /// <summary>Records the latest invoice id (bookkeeping: version + 1, no status change).</summary>
-    public Subscription WithLatestInvoice(string invoiceId, DateTimeOffset now, string actor = Actors.System) =>
-        Commit(this, this with { LatestInvoiceId = invoiceId }, "invoice_created", now, actor);
+    /// <summary>
+    /// Records a new invoice of this subscription as the latest and its cycle lines in <see cref="Invoiced"/>
+    /// (bookkeeping: version + 1, no status change).
+    /// </summary>
+    public Subscription WithLatestInvoice(Invoice invoice, DateTimeOffset now, string actor = Actors.System)
+    {
+        ArgumentNullException.ThrowIfNull(invoice);
+        var billed = invoice.Lines.Where(l => l is { Kind: InvoiceLineKind.Subscription, SubscriptionItemId: not null }).Select(InvoicedItem.From);
+        return Commit(this, this with { LatestInvoiceId = invoice.Id, Invoiced = Invoiced is null ? null : [.. Invoiced, .. billed] }, "invoice_created", now, actor);
+    }
 
     // ---------------------------------------------------------------- item changes
 

@@ -322,7 +322,7 @@ public sealed class InvoiceService(
 
             var batch = new PartitionBatch(customerId).Delete(TableInvoicingStore.InvoiceRow(invoiceId), loaded.ETag);
             var restored = invoice.Lines.Where(l => l is { Kind: InvoiceLineKind.Proration, PendingItemId: not null }).ToList();
-            if (restored.Count > PartitionBatch.MaxActions - 2)
+            if (restored.Count > PartitionBatch.MaxActions - 3)
             {
                 throw new InvalidStateException($"Invoice '{invoiceId}' holds {restored.Count} proration lines, too many to return in one transaction; finalize it instead.", "invoice_too_large_to_delete");
             }
@@ -330,6 +330,11 @@ public sealed class InvoiceService(
             foreach (var line in restored)
             {
                 batch.Insert(TableInvoicingStore.PendingItemRow(line.PendingItemId!), PendingInvoiceItem.FromProrationLine(line, customerId, invoice.Currency));
+            }
+
+            if (restored.Count > 0)
+            {
+                TableInvoicingStore.MarkPending(batch);
             }
 
             await AddDiscountReleaseAsync(batch, invoice, cancellationToken);

@@ -29,6 +29,10 @@ public sealed class PartitionBatch(string partitionKey)
     public PartitionBatch Put<T>(string rowKey, T value, ETag? etag, IReadOnlyDictionary<string, object?>? columns = null) =>
         etag is { } e ? Replace(rowKey, value, e, columns) : Insert(rowKey, value, columns);
 
+    /// <summary>Writes the row whatever is there (no precondition).</summary>
+    public PartitionBatch Upsert<T>(string rowKey, T value, IReadOnlyDictionary<string, object?>? columns = null) =>
+        Add(TableTransactionActionType.UpsertReplace, JsonTable.ToEntity(PartitionKey, rowKey, value, columns), default);
+
     public PartitionBatch Delete(string rowKey, ETag etag) =>
         Add(TableTransactionActionType.Delete, new TableEntity(PartitionKey, rowKey), etag);
 

@@ -47,6 +47,12 @@ public sealed record PaymentAttempt
     public DateTimeOffset? CompletedAt { get; init; }
 }
 
+/// <summary>
+/// Whether the customer may have pending invoice items (row <see cref="TableInvoicingStore.PendingMarkerRow"/>): set in
+/// the transaction of every insert of one, cleared only by a reader that listed none, with the ETag it read before listing.
+/// </summary>
+public sealed record PendingMarker(bool MayHaveItems);
+
 /// <summary>Remembers which subscription a client's POST (by Idempotency-Key) created, so a retry after a crash resumes it.</summary>
 public sealed record CreateRequestEntry(string SubscriptionId);
 
@@ -55,7 +61,7 @@ public sealed record CreateRequestEntry(string SubscriptionId);
 /// row keys are kind-prefixed: <c>sub|{desc id}</c>, <c>inv|{desc id}</c>, <c>ii|{desc id}</c> (pending invoice items),
 /// <c>cn|{desc id}</c> (credit notes), <c>bal|{CUR}</c> (balance per currency), <c>baltx|{desc id}</c> (balance
 /// transactions), <c>seq</c> (per-customer invoice numbers), <c>pay|{invoice id}|{nnnn}</c> (payment attempts),
-/// <c>req|{hash}</c> (create requests) and <c>redeemed|{discount id}</c> (coupon redemption fences, see
+/// <c>req|{hash}</c> (create requests), <c>pending</c> (<see cref="PendingMarker"/>) and <c>redeemed|{discount id}</c> (coupon redemption fences, see
 /// <see cref="Invoices.CouponRedemptions"/>), beside the customer row itself (which holds the customer's discount). Because they share a partition, an invoice, its subscription, the balance and
 /// the number sequence change together in one entity-group transaction (<see cref="PartitionBatch"/>).
 /// Index partitions <c>subscriptions|…</c>, <c>invoices|…</c> and <c>credit_notes|…</c> (one per minute of the id, see
@@ -71,6 +77,7 @@ public sealed class TableInvoicingStore(StorageClients clients)
     public const string CouponPartition = "coupons";
     public const string TaxRatePartition = "tax_rates";
     public const string SequenceRow = "seq";
+    public const string PendingMarkerRow = "pending";
 
     private readonly JsonTable table = new(clients.Table(TableNames.Billing));
 
@@ -221,6 +228,50 @@ public sealed class TableInvoicingStore(StorageClients clients)
 
         return (invoices, OrderPending(items));
     }
+
+    /// <summary>
+    /// The customer's pending items, without a table query when the customer's <see cref="PendingMarker"/> says there are
+    /// none (a query scans the whole table on Azurite; most customers have no pending items). A listing that finds none
+    /// clears the marker, only if no insert set it since it was read.
+    /// </summary>
+    public async Task<IReadOnlyList<Stored<PendingInvoiceItem>>> PendingItemsIfAnyAsync(string customerId, CancellationToken cancellationToken = default)
+    {
+        var marker = await table.GetAsync<PendingMarker>(customerId, PendingMarkerRow, cancellationToken);
+        if (marker is { Value.MayHaveItems: false })
+        {
+            return [];
+        }
+
+        var items = await PendingItemsAsync(customerId, cancellationToken);
+        if (items.Count == 0)
+        {
+            await ClearPendingMarkerAsync(customerId, marker?.ETag, cancellationToken);
+        }
+
+        return items;
+    }
+
+    /// <summary>Records that the customer has no pending items: inserted when absent, else replaced only at <paramref name="etag"/>; losing either race is fine.</summary>
+    public async Task ClearPendingMarkerAsync(string customerId, ETag? etag, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            if (etag is { } read)
+            {
+                await table.TryReplaceAsync(customerId, PendingMarkerRow, new PendingMarker(false), read, cancellationToken: cancellationToken);
+            }
+            else
+            {
+                await table.InsertAsync(customerId, PendingMarkerRow, new PendingMarker(false), cancellationToken: cancellationToken);
+            }
+        }
+        catch (RequestFailedException e) when (e.Status == 409)
+        {
+        }
+    }
+
+    /// <summary>Adds to <paramref name="batch"/> what every insert of a pending item needs with it: the marker set.</summary>
+    public static PartitionBatch MarkPending(PartitionBatch batch) => batch.Upsert(PendingMarkerRow, new PendingMarker(true));
 
     public async Task<IReadOnlyList<Stored<PendingInvoiceItem>>> PendingItemsAsync(string customerId, CancellationToken cancellationToken = default)
     {
