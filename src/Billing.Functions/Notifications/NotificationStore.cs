@@ -10,8 +10,8 @@ namespace Billing.Functions.Notifications;
 
 /// <summary>
 /// Events, endpoints and deliveries in table <c>Events</c>: events by UTC minute (<c>events|…</c>, see
-/// <see cref="MinutePartitions"/>; newest first), endpoints in partition <c>endpoints</c>, each endpoint's delivery log in partition
-/// <c>deliveries|{endpoint id}</c> (newest first), and publish de-duplication keys in <c>keys|{first two hex digits of the
+/// <see cref="MinutePartitions"/>; newest first), endpoints in partition <c>endpoints</c>, each endpoint's delivery log by UTC
+/// minute too (<c>deliveries|{endpoint id}|…</c>, newest first, so it does not grow one partition with every event delivered), and publish de-duplication keys in <c>keys|{first two hex digits of the
 /// key's hash}</c> (256 partitions, so that none grows with every event published).
 /// </summary>
 public sealed class NotificationStore(StorageClients clients)
@@ -157,18 +157,22 @@ public sealed class NotificationStore(StorageClients clients)
             now.AddDays(-90), cancellationToken);
 
     public Task CreateDeliveryAsync(WebhookDelivery delivery, CancellationToken cancellationToken) =>
-        table.InsertAsync(DeliveryPartition(delivery.EndpointId), Keys.Descending(delivery.Id), delivery, cancellationToken: cancellationToken);
+        table.InsertAsync(DeliveryPartition(delivery.EndpointId, delivery.Id), Keys.Descending(delivery.Id), delivery, cancellationToken: cancellationToken);
 
     public async Task<(WebhookDelivery Delivery, ETag ETag)?> GetDeliveryAsync(string endpointId, string deliveryId, CancellationToken cancellationToken) =>
-        await table.GetAsync<WebhookDelivery>(DeliveryPartition(endpointId), Keys.Descending(deliveryId), cancellationToken);
+        Ids.IsValid(deliveryId, WebhookDelivery.IdPrefix)
+            ? await table.GetAsync<WebhookDelivery>(DeliveryPartition(endpointId, deliveryId), Keys.Descending(deliveryId), cancellationToken)
+            : null;
 
     public Task<bool> TrySaveDeliveryAsync(WebhookDelivery delivery, ETag etag, CancellationToken cancellationToken) =>
-        table.TryReplaceAsync(DeliveryPartition(delivery.EndpointId), Keys.Descending(delivery.Id), delivery, etag, cancellationToken: cancellationToken);
+        table.TryReplaceAsync(DeliveryPartition(delivery.EndpointId, delivery.Id), Keys.Descending(delivery.Id), delivery, etag, cancellationToken: cancellationToken);
 
     public Task<ListPage<WebhookDelivery>> ListDeliveriesAsync(string endpointId, int limit, string? startingAfter, CancellationToken cancellationToken) =>
-        table.ListAsync<WebhookDelivery>(DeliveryPartition(endpointId), WebhookDelivery.IdPrefix + "_", startingAfter is null ? null : Keys.Descending(startingAfter), limit, cancellationToken: cancellationToken);
+        MinutePartitions.ListNewestFirstAsync<WebhookDelivery>(table, DeliveryLog(endpointId), WebhookDelivery.IdPrefix, limit, startingAfter, null, null, cancellationToken);
 
-    private static string DeliveryPartition(string endpointId) => "deliveries|" + endpointId;
+    private static string DeliveryLog(string endpointId) => $"deliveries|{endpointId}|";
+
+    private static string DeliveryPartition(string endpointId, string deliveryId) => MinutePartitions.Of(DeliveryLog(endpointId), deliveryId);
 
     private sealed record EndpointsSnapshot(IReadOnlyList<WebhookEndpoint> Endpoints, long ReadAt);
 
