@@ -35,4 +35,32 @@ public static class MinutePartitions
         return table.ListPartitionRangeAsync<T>(prefix, end, startingAfter is null ? null : (Of(prefix, startingAfter), Keys.Descending(startingAfter)), idPrefix + "_",
             extraFilter, limit, cancellationToken);
     }
+
+    /// <summary>
+    /// A page of objects found through an index listed newest first (<see cref="ListNewestFirstAsync"/>): index rows are
+    /// paged, each one's object loaded (<paramref name="load"/> gives null for an index row without its object, which a
+    /// crash between the two writes can leave) and kept when <paramref name="keep"/> says so, until the page is full or
+    /// the index ends.
+    /// </summary>
+    public static async Task<ListPage<T>> ListThroughIndexAsync<TEntry, T>(JsonTable table, string prefix, string idPrefix, int limit, string? startingAfter,
+        string? indexFilter, Func<TEntry, string> idOf, Func<TEntry, CancellationToken, Task<T?>> load, Func<T, bool> keep, CancellationToken cancellationToken)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(idOf);
+        ArgumentNullException.ThrowIfNull(load);
+        ArgumentNullException.ThrowIfNull(keep);
+        var after = startingAfter;
+        var found = new List<T>(limit);
+        var hasMore = true;
+        while (found.Count < limit && hasMore)
+        {
+            var page = await ListNewestFirstAsync<TEntry>(table, prefix, idPrefix, limit - found.Count, after, indexFilter, null, cancellationToken);
+            var loaded = await Task.WhenAll(page.Data.Select(entry => load(entry, cancellationToken)));
+            found.AddRange(loaded.OfType<T>().Where(keep));
+            hasMore = page.HasMore;
+            after = page.Data.Count > 0 ? idOf(page.Data[^1]) : after;
+        }
+
+        return new ListPage<T>(found, hasMore);
+    }
 }

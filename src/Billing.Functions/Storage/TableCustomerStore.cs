@@ -42,22 +42,9 @@ public sealed class TableCustomerStore(StorageClients clients) : ICustomerStore
             ? table.UpdateAsync(id, Row, "customer", change, cancellationToken: cancellationToken)
             : throw new NotFoundException("customer", id);
 
-    public async Task<ListPage<Customer>> ListAsync(int limit, string? startingAfter, CancellationToken cancellationToken = default)
-    {
-        var after = startingAfter;
-        var customers = new List<Customer>(limit);
-        var hasMore = true;
-        while (customers.Count < limit && hasMore)
-        {
-            var index = await MinutePartitions.ListNewestFirstAsync<CustomerIndexEntry>(table, IndexPrefix, Customer.IdPrefix, limit - customers.Count, after, null, null, cancellationToken);
-            var loaded = await Task.WhenAll(index.Data.Select(entry => GetAsync(entry.Id, cancellationToken)));
-            customers.AddRange(loaded.OfType<Customer>());
-            hasMore = index.HasMore;
-            after = index.Data.Count > 0 ? index.Data[^1].Id : after;
-        }
-
-        return new ListPage<Customer>(customers, hasMore);
-    }
+    public Task<ListPage<Customer>> ListAsync(int limit, string? startingAfter, CancellationToken cancellationToken = default) =>
+        MinutePartitions.ListThroughIndexAsync<CustomerIndexEntry, Customer>(table, IndexPrefix, Customer.IdPrefix, limit, startingAfter, null,
+            e => e.Id, (entry, ct) => GetAsync(entry.Id, ct), _ => true, cancellationToken);
 
     private sealed record CustomerIndexEntry(string Id);
 }

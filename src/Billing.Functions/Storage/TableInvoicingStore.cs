@@ -316,21 +316,9 @@ public sealed class TableInvoicingStore(StorageClients clients)
             : ListThroughIndexAsync(CreditNoteIndex, CreditNote.IdPrefix, limit, startingAfter,
                 (entry, ct) => GetAsync<CreditNote>(entry.CustomerId, CreditNoteRow(entry.Id), ct), c => invoiceId is null || c.InvoiceId == invoiceId, cancellationToken);
 
-    private async Task<ListPage<T>> ListThroughIndexAsync<T>(string index, string prefix, int limit, string? startingAfter,
+    private Task<ListPage<T>> ListThroughIndexAsync<T>(string index, string prefix, int limit, string? startingAfter,
         Func<IndexEntry, CancellationToken, Task<Stored<T>?>> load, Func<T, bool> keep, CancellationToken cancellationToken)
-    {
-        var after = startingAfter;
-        var found = new List<T>(limit);
-        var hasMore = true;
-        while (found.Count < limit && hasMore)
-        {
-            var page = await MinutePartitions.ListNewestFirstAsync<IndexEntry>(table, index, prefix, limit - found.Count, after, null, null, cancellationToken);
-            var loaded = await Task.WhenAll(page.Data.Select(entry => load(entry, cancellationToken)));
-            found.AddRange(loaded.OfType<Stored<T>>().Select(s => s.Value).Where(keep));
-            hasMore = page.HasMore;
-            after = page.Data.Count > 0 ? page.Data[^1].Id : after;
-        }
-
-        return new ListPage<T>(found, hasMore);
-    }
+        where T : class =>
+        MinutePartitions.ListThroughIndexAsync<IndexEntry, T>(table, index, prefix, limit, startingAfter, null, e => e.Id,
+            async (entry, ct) => (await load(entry, ct))?.Value, keep, cancellationToken);
 }

@@ -119,19 +119,8 @@ public sealed class TablePaymentStore(StorageClients clients) : IPaymentStore
             return await table.ListAsync<Payment>(customerId, Payment.IdPrefix + "_", after, query.Limit, filter, cancellationToken);
         }
 
-        var found = new List<Payment>(query.Limit);
-        var hasMore = true;
-        var afterId = query.StartingAfter;
-        while (found.Count < query.Limit && hasMore)
-        {
-            var index = await MinutePartitions.ListNewestFirstAsync<PaymentIndexEntry>(table, IndexPrefix, Payment.IdPrefix, query.Limit - found.Count, afterId, range, null, cancellationToken);
-            var loaded = await Task.WhenAll(index.Data.Select(entry => GetAsync(entry.CustomerId, entry.Id, cancellationToken)));
-            found.AddRange(loaded.OfType<Payment>().Where(p => query.Status is null || p.Status == query.Status));
-            hasMore = index.HasMore;
-            afterId = index.Data.Count > 0 ? index.Data[^1].Id : afterId;
-        }
-
-        return new ListPage<Payment>(found, hasMore);
+        return await MinutePartitions.ListThroughIndexAsync<PaymentIndexEntry, Payment>(table, IndexPrefix, Payment.IdPrefix, query.Limit, query.StartingAfter, range,
+            e => e.Id, (entry, ct) => GetAsync(entry.CustomerId, entry.Id, ct), p => query.Status is null || p.Status == query.Status, cancellationToken);
     }
 
     public async Task<(Refund Refund, bool Created)> CreateRefundAsync(Refund refund, string requestKey, Func<Payment, Payment> reserve, CancellationToken cancellationToken = default)
