@@ -54,7 +54,9 @@ public sealed class SubscriptionService(
     {
         ArgumentNullException.ThrowIfNull(subscription);
         var invoice = subscription.LatestInvoiceId is { } invoiceId ? await store.GetInvoiceAsync(subscription.CustomerId, invoiceId, cancellationToken) : null;
-        return SubscriptionResponse.From(subscription, await LatestAttemptAsync(subscription, cancellationToken), invoice?.Value.Dunning);
+        // A draft, or an invoice with nothing due, never had a payment attempt: no need to list them (a query).
+        var attempt = invoice?.Value is { Status: not InvoiceStatus.Draft, AmountDue: > 0 } ? await LatestAttemptAsync(subscription, cancellationToken) : null;
+        return SubscriptionResponse.From(subscription, attempt, invoice?.Value.Dunning);
     }
 
     public async Task<Subscription> CreateAsync(SubscriptionCreateRequest body, string? requestKey, string actor, CancellationToken cancellationToken = default)
