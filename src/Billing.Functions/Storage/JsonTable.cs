@@ -59,20 +59,24 @@ public sealed class JsonTable(TableClient client)
     public static T FromEntity<T>(TableEntity entity)
     {
         ArgumentNullException.ThrowIfNull(entity);
+        T? value;
         if (entity.TryGetValue(CompressedColumn, out var stored) && stored is byte[] compressed)
         {
-            return JsonSerializer.Deserialize<T>(Decompress(compressed), StorageJson.Options)
-                ?? throw new InvalidOperationException($"Row {entity.PartitionKey}/{entity.RowKey} holds no record.");
+            using var json = new BrotliStream(new MemoryStream(compressed), CompressionMode.Decompress);
+            value = JsonSerializer.Deserialize<T>(json, StorageJson.Options);
         }
-
-        var json = new StringBuilder();
-        for (var chunk = 0; entity.TryGetValue("D" + chunk, out var part) && part is string text; chunk++)
+        else
         {
-            json.Append(text);
+            var json = new StringBuilder();
+            for (var chunk = 0; entity.TryGetValue("D" + chunk, out var part) && part is string text; chunk++)
+            {
+                json.Append(text);
+            }
+
+            value = JsonSerializer.Deserialize<T>(json.ToString(), StorageJson.Options);
         }
 
-        return JsonSerializer.Deserialize<T>(json.ToString(), StorageJson.Options)
-            ?? throw new InvalidOperationException($"Row {entity.PartitionKey}/{entity.RowKey} holds no record.");
+        return value ?? throw new InvalidOperationException($"Row {entity.PartitionKey}/{entity.RowKey} holds no record.");
     }
 
     /// <summary>Brotli of the record's UTF-8 JSON, or null when it would not fit one binary property (64 KiB).</summary>
@@ -88,28 +92,6 @@ public sealed class JsonTable(TableClient client)
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    private static byte[] Decompress(byte[] compressed)
-    {
-        using var decoder = new BrotliDecoder();
-        var output = new byte[Math.Max(4096, compressed.Length * 8)];
-        var (read, written) = (0, 0);
-        while (true)
-        {
-            var status = decoder.Decompress(compressed.AsSpan(read), output.AsSpan(written), out var consumed, out var produced);
-            (read, written) = (read + consumed, written + produced);
-            switch (status)
-            {
-                case OperationStatus.Done:
-                    return output[..written];
-                case OperationStatus.DestinationTooSmall:
-                    Array.Resize(ref output, output.Length * 2);
-                    break;
-                default:
-                    throw new InvalidDataException("A compressed row does not hold a complete Brotli stream.");
-            }
         }
     }
 

@@ -1,4 +1,3 @@
-using Azure;
 using Billing.Domain;
 using Billing.Domain.Customers;
 
@@ -25,16 +24,11 @@ public sealed class TableCustomerStore(StorageClients clients) : ICustomerStore
         ArgumentNullException.ThrowIfNull(customer);
         await table.InsertAsync(MinutePartitions.Of(IndexPrefix, customer.Id), Keys.Descending(customer.Id), new CustomerIndexEntry(customer.Id), cancellationToken: cancellationToken);
         await table.InsertAsync(customer.Id, Row, customer, cancellationToken: cancellationToken);
-        try
-        {
-            // No pending items yet, so renewals need not list them (see TableInvoicingStore.PendingItemsIfAnyAsync). After the
-            // customer row, and only if absent: an insert never hides an item added meanwhile, and a crash here leaves no
-            // marker, which means "list them".
-            await table.InsertAsync(customer.Id, TableInvoicingStore.PendingMarkerRow, new PendingMarker(false), cancellationToken: cancellationToken);
-        }
-        catch (RequestFailedException e) when (e.Status == 409)
-        {
-        }
+
+        // No pending items yet, so renewals need not list them (see TableInvoicingStore.PendingItemsIfAnyAsync). After the
+        // customer row, and only if absent: an insert never hides an item added meanwhile, and a crash here leaves no
+        // marker, which means "list them".
+        await TableInvoicingStore.ClearPendingMarkerAsync(table, customer.Id, null, cancellationToken);
     }
 
     public Task<Customer> UpdateAsync(string id, Func<Customer, Customer> change, CancellationToken cancellationToken = default) =>

@@ -203,8 +203,9 @@ public sealed class TableInvoicingStore(StorageClients clients)
     }
 
     /// <summary>
-    /// What a renewal needs in one query of the customer's partition: everything already billed for the subscription
-    /// (all its invoices) and the customer's pending items. One scan instead of two: a table query is a scan of the whole
+    /// What the renewal of a subscription stored before its ledger (<see cref="Subscription.Invoiced"/>) needs, in one
+    /// query of the customer's partition: everything already billed for the subscription (all its invoices) and the
+    /// customer's pending items. One scan instead of two: a table query is a scan of the whole
     /// table on Azurite (point reads are indexed), so the renewal's cost would otherwise grow with every row stored.
     /// </summary>
     public async Task<(IReadOnlyList<Invoice> Invoices, IReadOnlyList<Stored<PendingInvoiceItem>> Pending)> RenewalInputsAsync(string customerId, string subscriptionId,
@@ -252,17 +253,22 @@ public sealed class TableInvoicingStore(StorageClients clients)
     }
 
     /// <summary>Records that the customer has no pending items: inserted when absent, else replaced only at <paramref name="etag"/>; losing either race is fine.</summary>
-    public async Task ClearPendingMarkerAsync(string customerId, ETag? etag, CancellationToken cancellationToken = default)
+    public Task ClearPendingMarkerAsync(string customerId, ETag? etag, CancellationToken cancellationToken = default) =>
+        ClearPendingMarkerAsync(table, customerId, etag, cancellationToken);
+
+    /// <inheritdoc cref="ClearPendingMarkerAsync(string, ETag?, CancellationToken)"/>
+    public static async Task ClearPendingMarkerAsync(JsonTable billing, string customerId, ETag? etag, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(billing);
         try
         {
             if (etag is { } read)
             {
-                await table.TryReplaceAsync(customerId, PendingMarkerRow, new PendingMarker(false), read, cancellationToken: cancellationToken);
+                await billing.TryReplaceAsync(customerId, PendingMarkerRow, new PendingMarker(false), read, cancellationToken: cancellationToken);
             }
             else
             {
-                await table.InsertAsync(customerId, PendingMarkerRow, new PendingMarker(false), cancellationToken: cancellationToken);
+                await billing.InsertAsync(customerId, PendingMarkerRow, new PendingMarker(false), cancellationToken: cancellationToken);
             }
         }
         catch (RequestFailedException e) when (e.Status == 409)

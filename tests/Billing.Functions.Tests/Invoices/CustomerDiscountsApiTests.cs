@@ -290,9 +290,5 @@ public sealed class CustomerDiscountsApiTests(AppFixture fixture)
         Assert.All(await RedemptionsAsync(isolated, other), r => Assert.Equal(RedemptionStatus.Applied, r.Status));
     }
 
-    private async Task AdvanceAsync(string clock, DateTimeOffset to)
-    {
-        var advanced = await Admin.PostJsonAsync($"/api/test-clocks/{clock}/advance", new { frozen_time = to });
-        Assert.True(advanced.Status == HttpStatusCode.OK, advanced.Body.ToJsonString());
-    }
+    private Task AdvanceAsync(string clock, DateTimeOffset to) => Given.AdvanceAsync(clock, to);
 }

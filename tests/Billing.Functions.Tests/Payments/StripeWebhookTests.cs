@@ -94,7 +94,6 @@ public sealed class StripeWebhookTests(AppFixture fixture)
         Assert.StartsWith("pi_", (string?)kept["object_id"], StringComparison.Ordinal);
         var store = h.App.Services.GetRequiredService<StripeEventStore>();
         Assert.Contains((string)kept["object_id"]!, (await store.GetAsync("payment_intent.succeeded", (string)kept["id"]!))!.Payload, StringComparison.Ordinal); // kept for the next look
-
     }
 
     [Fact]

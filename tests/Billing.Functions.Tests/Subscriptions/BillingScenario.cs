@@ -82,6 +82,22 @@ public sealed class BillingScenario(HttpClient admin)
         return price.Id();
     }
 
+    /// <summary>A test clock frozen at <paramref name="start"/> and a customer with a card bound to it.</summary>
+    public async Task<(string Clock, string Customer)> ClockedCustomerAsync(DateTimeOffset start, string card = "visa", string name = "Timeline")
+    {
+        var clock = await admin.PostJsonAsync("/api/test-clocks", new { frozen_time = start });
+        Assert.Equal(HttpStatusCode.Created, clock.Status);
+        var customer = await admin.CreateCustomerAsync(new { name, test_clock = clock.Id(), metadata = new Dictionary<string, string> { ["test_card"] = card } });
+        return (clock.Id(), customer);
+    }
+
+    /// <summary>Moves a test clock to <paramref name="to"/>, running everything that falls due on the way.</summary>
+    public async Task AdvanceAsync(string clock, DateTimeOffset to)
+    {
+        var advanced = await admin.PostJsonAsync($"/api/test-clocks/{clock}/advance", new { frozen_time = to });
+        Assert.True(advanced.Status == HttpStatusCode.OK, advanced.Body.ToJsonString());
+    }
+
     public Task<string> CustomerAsync(string card = "visa", string name = "Ada Lovelace") =>
         admin.CreateCustomerAsync(new { email = "ada@example.com", name, metadata = new Dictionary<string, string> { ["test_card"] = card } });
 

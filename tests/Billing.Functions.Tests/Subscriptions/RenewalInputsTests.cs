@@ -146,19 +146,9 @@ public sealed class RenewalInputsTests
         Assert.True((await store.Table.GetAsync<PendingMarker>(customer, TableInvoicingStore.PendingMarkerRow))!.Value.Value.MayHaveItems);
     }
 
-    private async Task<(string Clock, string Customer)> ClockedCustomerAsync()
-    {
-        var clock = await admin.PostJsonAsync("/api/test-clocks", new { frozen_time = Start });
-        Assert.Equal(HttpStatusCode.Created, clock.Status);
-        var customer = await admin.CreateCustomerAsync(new { name = "Ledger", test_clock = clock.Id(), metadata = new Dictionary<string, string> { ["test_card"] = "visa" } });
-        return (clock.Id(), customer);
-    }
+    private Task<(string Clock, string Customer)> ClockedCustomerAsync() => given.ClockedCustomerAsync(Start, name: "Ledger");
 
-    private async Task AdvanceAsync(string clock, DateTimeOffset to)
-    {
-        var advanced = await admin.PostJsonAsync($"/api/test-clocks/{clock}/advance", new { frozen_time = to });
-        Assert.True(advanced.Status == HttpStatusCode.OK, advanced.Body.ToJsonString());
-    }
+    private Task AdvanceAsync(string clock, DateTimeOffset to) => given.AdvanceAsync(clock, to);
 
     private async Task<bool> MayHavePendingAsync(string customer) =>
         await store.Table.GetAsync<PendingMarker>(customer, TableInvoicingStore.PendingMarkerRow) is not { Value.MayHaveItems: false };

@@ -18,19 +18,9 @@ public sealed class SubscriptionTimelineTests
         given = new BillingScenario(admin);
     }
 
-    private async Task<(string Clock, string Customer)> ClockedCustomerAsync(string card = "visa")
-    {
-        var clock = await admin.PostJsonAsync("/api/test-clocks", new { frozen_time = Start });
-        Assert.Equal(HttpStatusCode.Created, clock.Status);
-        var customer = await admin.CreateCustomerAsync(new { name = "Timeline", test_clock = clock.Id(), metadata = new Dictionary<string, string> { ["test_card"] = card } });
-        return (clock.Id(), customer);
-    }
+    private Task<(string Clock, string Customer)> ClockedCustomerAsync(string card = "visa") => given.ClockedCustomerAsync(Start, card);
 
-    private async Task AdvanceAsync(string clock, DateTimeOffset to)
-    {
-        var advanced = await admin.PostJsonAsync($"/api/test-clocks/{clock}/advance", new { frozen_time = to });
-        Assert.True(advanced.Status == HttpStatusCode.OK, advanced.Body.ToJsonString());
-    }
+    private Task AdvanceAsync(string clock, DateTimeOffset to) => given.AdvanceAsync(clock, to);
 
     private async Task<JsonArray> InvoicesAsync(string customer) =>
         (await admin.GetJsonAsync($"/api/invoices?customer={customer}&limit=100")).Body["data"]!.AsArray();
