@@ -47,7 +47,7 @@ internal sealed class ShapedText(string text, float size, float width, GlyphRun[
 /// </summary>
 internal sealed class TextShaper : IDisposable
 {
-    private const int CacheLimit = 20_000;
+    private const int CacheLimit = 4_096; // labels, dates and amounts recur; names and invoice numbers mostly do not
 
     private static readonly ConcurrentDictionary<(string Text, bool Bold, float Size), ShapedText> Cache = new();
 

@@ -31,10 +31,10 @@ public sealed class InvoiceService(
 {
     public const string BalanceTransactionPrefix = "cbtxn";
     private const int MaxAttempts = 60;
-    private const int NextStepEnsuredLimit = 20_000;
+    private const int NextStepEnsuredLimit = 4_096;
 
     /// <summary>
-    /// Paid invoices whose subscription's next step this instance scheduled (bounded; starts over when full): a settlement
+    /// Paid invoices whose subscription's next step this instance scheduled (the most recent 4,096 at least): a settlement
     /// webhook arriving afterwards need not read the invoice and the subscription again to make sure of it.
     /// </summary>
     private readonly BoundedMemo<bool> nextStepEnsured = new(NextStepEnsuredLimit);

@@ -23,8 +23,8 @@ public sealed class NotificationStore(StorageClients clients)
     /// <summary>How long <see cref="EnabledEndpointsAsync"/> reuses its last read (a change made here drops it at once).</summary>
     public static readonly TimeSpan EndpointsCacheLifetime = TimeSpan.FromSeconds(2);
 
-    /// <summary>How many de-duplication keys this instance remembers as published (then it starts over).</summary>
-    public const int RecentKeysLimit = 20_000;
+    /// <summary>How many de-duplication keys this instance remembers as published, at least (see <see cref="BoundedMemo{TValue}"/>).</summary>
+    public const int RecentKeysLimit = 4_096;
 
     private readonly JsonTable table = new(clients.Table(TableName));
     private readonly TableGroupInserter eventRows = new(clients.Table(TableName)); // events of a minute share a partition: renewals' events travel together

@@ -42,7 +42,7 @@ public sealed class TestClockStore(StorageClients clients)
 /// </summary>
 public sealed class BillingClock(TestClockStore clocks, ICustomerStore customers, TimeProvider time) : IBillingClock
 {
-    private const int MaxRemembered = 20_000;
+    private const int MaxRemembered = 8_192;
     private readonly Storage.BoundedMemo<string> clockOf = new(MaxRemembered);
 
     public async Task<DateTimeOffset> NowForAsync(Customer customer, CancellationToken cancellationToken = default)
@@ -83,7 +83,7 @@ public sealed class BillingClock(TestClockStore clocks, ICustomerStore customers
     private string Remember(Customer customer)
     {
         var binding = customer.TestClockId ?? "";
-        clockOf.Set(customer.Id, binding); // bounded: when full it starts over, and the next asks read the rows again
+        clockOf.Set(customer.Id, binding); // bounded: the least recently set are forgotten, and the next asks read the rows again
         return binding;
     }
 }
