@@ -27,29 +27,31 @@ if (all || scenarios.Contains("pdf"))
     PdfScenario.Run(results, quick);
 }
 
+// Every app process is the published package (Release, ReadyToRun), as deployed; PDF runs in this process.
+using var published = all || scenarios.Overlaps(["api", "coldstart", "webhooks", "renewal"]) ? await PublishedApp.PublishAsync(repoRoot) : null;
 var data = Path.Combine(Path.GetTempPath(), "billing-bench-azurite-" + Guid.NewGuid().ToString("N")[..8]);
 await using (var azurite = await AzuriteProcess.StartAsync(data))
 {
     if (all || scenarios.Contains("api"))
     {
-        await using var app = AppProcess.Start(AppContext.BaseDirectory, azurite.ConnectionString, new Dictionary<string, string> { ["LocalHost__Enabled"] = "false" });
+        await using var app = AppProcess.Start(published!.Directory, azurite.ConnectionString, new Dictionary<string, string> { ["LocalHost__Enabled"] = "false" });
         await app.WaitHealthyAsync(TimeSpan.FromSeconds(60));
         await ApiLatencyScenario.RunAsync(results, app, quick);
     }
 
     if (all || scenarios.Contains("coldstart"))
     {
-        await ColdStartScenario.RunAsync(results, repoRoot, azurite.ConnectionString, quick);
+        await ColdStartScenario.RunAsync(results, published!.Directory, azurite.ConnectionString, quick);
     }
 
     if (all || scenarios.Contains("webhooks"))
     {
-        await WebhookIngestScenario.RunAsync(results, AppContext.BaseDirectory, azurite.ConnectionString, quick);
+        await WebhookIngestScenario.RunAsync(results, published!.Directory, azurite.ConnectionString, quick);
     }
 
     if (all || scenarios.Contains("renewal"))
     {
-        await RenewalRunScenario.RunAsync(results, AppContext.BaseDirectory, azurite.ConnectionString, () => azurite.CpuTime, quick, renewals);
+        await RenewalRunScenario.RunAsync(results, published!.Directory, azurite.ConnectionString, () => azurite.CpuTime, quick, renewals);
     }
 }
 

@@ -53,6 +53,12 @@ public sealed class AppProcess : IAsyncDisposable
         start.Environment["Auth__CustomerTokenSigningKey"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
         start.Environment["Auth__RateLimitPerSecond"] = "100000";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        // BENCH_APP_X=Y in the harness's environment sets X=Y in the app's (e.g. BENCH_APP_DOTNET_TieredPGO=1 to compare a runtime knob).
+        foreach (var entry in Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>().Where(e => ((string)e.Key).StartsWith("BENCH_APP_", StringComparison.Ordinal)))
+        {
+            start.Environment[((string)entry.Key)["BENCH_APP_".Length..]] = (string?)entry.Value;
+        }
+
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             start.Environment[key] = value;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Billing.Benchmarks.Harness;
 
 namespace Billing.Benchmarks.Scenarios;
@@ -6,25 +5,8 @@ namespace Billing.Benchmarks.Scenarios;
 /// <summary>The published app (Release, ReadyToRun where available): process start to first 200 on /api/health (target ≤ 1 s).</summary>
 public static class ColdStartScenario
 {
-    public static async Task RunAsync(Results results, string repoRoot, string storage, bool quick)
+    public static async Task RunAsync(Results results, string publish, string storage, bool quick)
     {
-        var publish = Path.Combine(Path.GetTempPath(), "billing-bench-publish-" + Guid.NewGuid().ToString("N")[..8]);
-        var psi = new ProcessStartInfo("dotnet", ["publish", Path.Combine(repoRoot, "src", "Billing.Functions"), "-c", "Release", "-o", publish, "--nologo", "-v", "quiet"])
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using (var process = Process.Start(psi)!)
-        {
-            await process.StandardOutput.ReadToEndAsync();
-            await process.WaitForExitAsync();
-            if (process.ExitCode != 0)
-            {
-                throw new InvalidOperationException("dotnet publish failed: " + await process.StandardError.ReadToEndAsync());
-            }
-        }
-
         // As in Azure: the storage account is provisioned (here by one uncounted start that creates every table, queue
         // and container), the app is told not to create them (Storage__CreateResources=false, set by the Bicep), and a
         // Stripe key is configured (never called by /api/health) instead of the in-process emulator.
@@ -50,6 +32,5 @@ public static class ColdStartScenario
         times.Sort();
         var median = times[times.Count / 2];
         results.Add("cold-start", $"process start → first 200 /api/health (median of {runs})", median, "ms", "≤ 1000", median <= 1000, $"min {times[0]:0} ms, max {times[^1]:0} ms");
-        Directory.Delete(publish, recursive: true);
     }
 }
