@@ -20,6 +20,7 @@ using Billing.Functions.Telemetry;
 using Billing.Functions.TestClocks;
 using Billing.Functions.Triggers;
 
+GlibcMalloc.Configure(); // native memory: few allocator arenas (see the class)
 var builder = WebApplication.CreateBuilder(args);
 builder.AddFunctionsHosting();
 await using var azurite = await LocalStorage.StartAzuriteIfNeededAsync(builder);
