@@ -60,10 +60,10 @@ public static class RenewalRunScenario
         // time until the anchor): the first invoice is $0 and paid without a charge, so the set-up costs no Stripe
         // payment and webhooks, and what falls due at the anchor is an ordinary renewal: a full period's
         // subscription_cycle invoice, charged off-session. A subscription costs a few customers, and more as the tables
-        // grow (Azurite scans a table per query and saves its whole table database every 5 s): about 2.5× at 1,000 and
-        // 8× at 10,000 (2026-12-07: customers at 27/s, subscriptions at 2.7–4.3/s), so the plan is 4 × √(count / 1,000)
-        // customers' time.
-        var subscribeEstimate = TimeSpan.FromSeconds(count / Math.Max(10, customerRate) * 4 * Math.Max(1, Math.Sqrt(count / 1_000.0)) + 60);
+        // grow (Azurite saves its whole table database every 5 s): about 2.5× at 1,000 and 4× at 10,000 since creating
+        // one makes no table query (night of 2026-12-07: customers at 43/s, subscriptions at 10.8/s; 8× at 10,000
+        // before), so the plan is 4 × (count / 1,000)^0.3 customers' time: 8× at 10,000, twice what it takes.
+        var subscribeEstimate = TimeSpan.FromSeconds(count / Math.Max(10, customerRate) * 4 * Math.Max(1, Math.Pow(count / 1_000.0, 0.3)) + 60);
         var boundary = NextMinute(DateTimeOffset.UtcNow + subscribeEstimate);
         var anchor = boundary.AddSeconds(-1);
         Console.WriteLine($"  renewal: subscriptions planned to be due at {anchor:HH:mm:ss}");
