@@ -1,6 +1,6 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
+using Billing.Functions.Storage;
 using SkiaSharp;
 using HbBuffer = HarfBuzzSharp.Buffer;
 using HbFont = HarfBuzzSharp.Font;
@@ -49,7 +49,7 @@ internal sealed class TextShaper : IDisposable
 {
     private const int CacheLimit = 4_096; // labels, dates and amounts recur; names and invoice numbers mostly do not
 
-    private static readonly ConcurrentDictionary<(string Text, bool Bold, float Size), ShapedText> Cache = new();
+    private static readonly BoundedMemo<(string Text, bool Bold, float Size), ShapedText> Cache = new(CacheLimit);
 
     /// <summary>
     /// Discretionary Latin ligatures off: DejaVu maps "ffi" to the U+FB03 glyph, which text extraction returns as "ﬃ",
@@ -75,18 +75,13 @@ internal sealed class TextShaper : IDisposable
     internal ShapedText Shape(string text, bool bold, float size)
     {
         var key = (text, bold, size);
-        if (Cache.TryGetValue(key, out var cached))
+        if (Cache.TryGet(key, out var cached))
         {
             return cached;
         }
 
         var shaped = ShapeUncached(text, bold, size);
-        if (Cache.Count >= CacheLimit)
-        {
-            Cache.Clear();
-        }
-
-        Cache.TryAdd(key, shaped);
+        Cache.Set(key, shaped);
         return shaped;
     }
 

@@ -37,7 +37,7 @@ public sealed class InvoiceService(
     /// Paid invoices whose subscription's next step this instance scheduled (the most recent 4,096 at least): a settlement
     /// webhook arriving afterwards need not read the invoice and the subscription again to make sure of it.
     /// </summary>
-    private readonly BoundedMemo<bool> nextStepEnsured = new(NextStepEnsuredLimit);
+    private readonly BoundedMemo<string, bool> nextStepEnsured = new(NextStepEnsuredLimit);
 
     public TableInvoicingStore Store => store;
 

@@ -23,12 +23,12 @@ public sealed class NotificationStore(StorageClients clients)
     /// <summary>How long <see cref="EnabledEndpointsAsync"/> reuses its last read (a change made here drops it at once).</summary>
     public static readonly TimeSpan EndpointsCacheLifetime = TimeSpan.FromSeconds(2);
 
-    /// <summary>How many de-duplication keys this instance remembers as published, at least (see <see cref="BoundedMemo{TValue}"/>).</summary>
+    /// <summary>How many de-duplication keys this instance remembers as published, at least (see <see cref="BoundedMemo{TKey, TValue}"/>).</summary>
     public const int RecentKeysLimit = 4_096;
 
     private readonly JsonTable table = new(clients.Table(TableName));
     private readonly TableGroupInserter eventRows = new(clients.Table(TableName)); // events of a minute share a partition: renewals' events travel together
-    private readonly BoundedMemo<bool> recentKeys = new(RecentKeysLimit);
+    private readonly BoundedMemo<string, bool> recentKeys = new(RecentKeysLimit);
     private readonly Lock endpointsGate = new();
     private volatile Task<EndpointsSnapshot>? endpointsRead; // the last read, or the one under way; null after a change made here
 

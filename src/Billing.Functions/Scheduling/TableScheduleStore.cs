@@ -26,7 +26,7 @@ public sealed class TableScheduleStore(StorageClients clients) : IScheduleStore
     private static readonly TimeSpan RecentlyWritten = TimeSpan.FromSeconds(30);
     private const int MaxRemembered = 4_096; // only the last 30 s of writes matter: 4,096 to 8,192 are kept
     private readonly JsonTable table = new(clients.Table(TableName));
-    private readonly BoundedMemo<long> written = new(MaxRemembered);
+    private readonly BoundedMemo<string, long> written = new(MaxRemembered);
 
     public TableClient Client => table.Client;
 

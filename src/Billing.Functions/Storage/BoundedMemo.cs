@@ -3,17 +3,18 @@ using System.Collections.Concurrent;
 namespace Billing.Functions.Storage;
 
 /// <summary>
-/// What one instance remembers to skip a storage round trip (a customer's clock binding, a row written moments ago, a
-/// de-duplication key seen stored): the most recently set entries, at least <c>limit</c> and at most twice that. Entries
-/// are kept in two generations: when the current one is full it becomes the previous one and the one before is dropped,
-/// so what was set recently survives a turnover, memory stays bounded, and a forgotten entry only costs the
-/// read or write it saved. Everything remembered here is only useful for seconds to minutes after it was set.
+/// What one instance remembers to skip work: a storage round trip (a customer's clock binding, a row written moments ago,
+/// a de-duplication key seen stored) or shaping a line of PDF text again. It keeps the most recently set entries, at
+/// least <c>limit</c> and at most twice that, in two generations: when the current one is full it becomes the previous
+/// one and the one before is dropped, so what was set recently survives a turnover, memory stays bounded, and a
+/// forgotten entry only costs the work it saved.
 /// </summary>
-public sealed class BoundedMemo<TValue>(int limit)
+public sealed class BoundedMemo<TKey, TValue>(int limit)
+    where TKey : notnull
 {
     private readonly Lock turnover = new();
-    private volatile ConcurrentDictionary<string, TValue> current = new(StringComparer.Ordinal);
-    private volatile ConcurrentDictionary<string, TValue> previous = new(StringComparer.Ordinal);
+    private volatile ConcurrentDictionary<TKey, TValue> current = new();
+    private volatile ConcurrentDictionary<TKey, TValue> previous = new();
 
     /// <summary>Entries remembered now (both generations; a key set in both counts twice).</summary>
     public int Count => current.Count + previous.Count;
@@ -22,11 +23,11 @@ public sealed class BoundedMemo<TValue>(int limit)
     /// Reads both generations. A read does not carry an entry into the current one: only <see cref="Set"/> writes, so a
     /// <see cref="Forget"/> is never undone by a concurrent read.
     /// </summary>
-    public bool TryGet(string key, out TValue value) => current.TryGetValue(key, out value!) || previous.TryGetValue(key, out value!);
+    public bool TryGet(TKey key, out TValue value) => current.TryGetValue(key, out value!) || previous.TryGetValue(key, out value!);
 
-    public bool Contains(string key) => TryGet(key, out _);
+    public bool Contains(TKey key) => TryGet(key, out _);
 
-    public void Set(string key, TValue value)
+    public void Set(TKey key, TValue value)
     {
         var generation = current;
         if (generation.Count >= limit)
@@ -36,7 +37,7 @@ public sealed class BoundedMemo<TValue>(int limit)
                 if (ReferenceEquals(generation, current))
                 {
                     previous = current;
-                    current = new ConcurrentDictionary<string, TValue>(StringComparer.Ordinal);
+                    current = new ConcurrentDictionary<TKey, TValue>();
                 }
             }
         }
@@ -44,7 +45,7 @@ public sealed class BoundedMemo<TValue>(int limit)
         current[key] = value;
     }
 
-    public void Forget(string key)
+    public void Forget(TKey key)
     {
         current.TryRemove(key, out _);
         previous.TryRemove(key, out _);

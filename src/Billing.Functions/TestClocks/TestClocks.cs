@@ -43,7 +43,7 @@ public sealed class TestClockStore(StorageClients clients)
 public sealed class BillingClock(TestClockStore clocks, ICustomerStore customers, TimeProvider time) : IBillingClock
 {
     private const int MaxRemembered = 8_192;
-    private readonly Storage.BoundedMemo<string> clockOf = new(MaxRemembered);
+    private readonly Storage.BoundedMemo<string, string> clockOf = new(MaxRemembered);
 
     public async Task<DateTimeOffset> NowForAsync(Customer customer, CancellationToken cancellationToken = default)
     {

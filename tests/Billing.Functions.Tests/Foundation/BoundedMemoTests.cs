@@ -7,7 +7,7 @@ public sealed class BoundedMemoTests
     [Fact]
     public void Keeps_at_least_the_last_limit_entries_set_and_at_most_twice_as_many()
     {
-        var memo = new BoundedMemo<int>(100);
+        var memo = new BoundedMemo<string, int>(100);
         for (var i = 0; i < 1_000; i++)
         {
             memo.Set("k" + i, i);
@@ -27,7 +27,7 @@ public sealed class BoundedMemoTests
     [Fact]
     public void A_later_set_wins_over_the_previous_generation_and_forget_removes_from_both()
     {
-        var memo = new BoundedMemo<string>(2);
+        var memo = new BoundedMemo<string, string>(2);
         memo.Set("a", "old");
         memo.Set("b", "b");
         memo.Set("c", "c"); // turnover: a and b are now the previous generation
